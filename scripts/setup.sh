@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian package w2v needs (build, tests, oracle, corpus tools) and builds
+# build/ in Release. Idempotent: a second run installs nothing and rebuilds only what changed.
+#   W2V_BUILD_DIR  build directory (default: build)
+#   W2V_JOBS       parallel compile jobs (default: number of cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build pkg-config
+  libtorch-dev libgloo-dev libsndfile1-dev libsoxr-dev libyaml-cpp-dev libcli11-dev
+  nlohmann-json3-dev libfmt-dev libspdlog-dev libcpp-httplib-dev zlib1g-dev libzstd-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # oracle (reference implementation for parity tests)
+  python3 python3-torch python3-torchaudio python3-numpy
+  # speech corpus and plots
+  sox espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+  r-cran-janeaustenr gnuplot-nox
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+BUILD_DIR=${W2V_BUILD_DIR:-build}
+JOBS=${W2V_JOBS:-$(nproc)}
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
+fi
+cmake --build "$BUILD_DIR" -j "$JOBS"

@@ -1,0 +1,61 @@
+// Entry point of the w2v binary: builds the CLI from the subcommand registry, runs the chosen
+// subcommand, and turns every w2v::Error into one line on stderr and exit code 1.
+#include <ATen/Parallel.h>
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <exception>
+#include <thread>
+
+#include "cli/command.h"
+#include "util/error.h"
+
+namespace w2v::cli {
+
+std::vector<Command>& registry() {
+  static std::vector<Command> commands;
+  return commands;
+}
+
+int set_threads(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads);
+  return at::get_num_threads();
+}
+
+}  // namespace w2v::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"w2v: wav2vec 2.0 speech recognition - data, pretraining, CTC fine-tuning, n-gram LM, "
+               "decoding, checkpoint import/export - in one binary"};
+  app.set_version_flag("--version", std::string("w2v ") + W2V_VERSION);
+  app.require_subcommand(1);
+
+  auto& commands = w2v::cli::registry();
+  std::sort(commands.begin(), commands.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::function<int()> action;
+  for (auto& command : commands) {
+    CLI::App* sub = app.add_subcommand(command.name, command.description);
+    auto run = std::make_shared<std::function<int()>>();
+    *run = command.setup(*sub);
+    sub->callback([run, &action] { action = *run; });
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 uses exit code 0 for --help/--version; every usage error exits 2.
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  try {
+    return action ? action() : 0;
+  } catch (const w2v::Error& e) {
+    fmt::print(stderr, "w2v: error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "w2v: internal error: {}\n", e.what());
+    return 1;
+  }
+}
