@@ -1,0 +1,223 @@
+#include "audio/audio.h"
+
+#include <sndfile.h>
+#include <soxr.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace w2v::audio {
+namespace {
+
+struct SndfileCloser {
+  void operator()(SNDFILE* f) const { sf_close(f); }
+};
+using SndfilePtr = std::unique_ptr<SNDFILE, SndfileCloser>;
+
+SndfilePtr open_read(const std::string& path, SF_INFO& sfinfo) {
+  std::memset(&sfinfo, 0, sizeof sfinfo);
+  SNDFILE* f = sf_open(path.c_str(), SFM_READ, &sfinfo);
+  if (!f) throw file_error(path, 0, std::string("cannot read audio: ") + sf_strerror(nullptr));
+  if (sfinfo.channels <= 0 || sfinfo.samplerate <= 0) {
+    sf_close(f);
+    throw file_error(path, 0, "not a valid audio file (no channels or sample rate)");
+  }
+  return SndfilePtr(f);
+}
+
+std::string format_name(int format) {
+  SF_FORMAT_INFO major{}, sub{};
+  major.format = format & SF_FORMAT_TYPEMASK;
+  sub.format = format & SF_FORMAT_SUBMASK;
+  std::string name = sf_command(nullptr, SFC_GET_FORMAT_INFO, &major, sizeof major) == 0 && major.extension
+                         ? major.extension
+                         : "?";
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
+  if (sf_command(nullptr, SFC_GET_FORMAT_INFO, &sub, sizeof sub) == 0 && sub.name) name += std::string(" ") + sub.name;
+  return name;
+}
+
+// Reads `frames` frames at the current position and averages channels; fewer frames than
+// the header promises means the file is truncated or corrupt.
+std::vector<float> read_mono(SNDFILE* f, const SF_INFO& sfinfo, int64_t frames, int64_t start,
+                             const std::string& path) {
+  const int ch = sfinfo.channels;
+  std::vector<float> out(static_cast<size_t>(frames));
+  std::vector<float> buffer;
+  if (ch > 1) buffer.resize(static_cast<size_t>(std::min<int64_t>(frames, 65536)) * ch);
+  int64_t done = 0;
+  while (done < frames) {
+    int64_t want = ch == 1 ? frames - done : std::min<int64_t>(frames - done, 65536);
+    float* dst = ch == 1 ? out.data() + done : buffer.data();
+    sf_count_t got = sf_readf_float(f, dst, want);
+    if (got <= 0) break;
+    if (ch > 1) {
+      for (sf_count_t i = 0; i < got; ++i) {
+        float sum = 0;
+        for (int c = 0; c < ch; ++c) sum += buffer[static_cast<size_t>(i * ch + c)];
+        out[static_cast<size_t>(done + i)] = sum / static_cast<float>(ch);
+      }
+    }
+    done += got;
+  }
+  if (sf_error(f) != SF_ERR_NO_ERROR)
+    throw file_error(path, 0, std::string("corrupt audio: ") + sf_strerror(f));
+  if (done < frames)
+    throw file_error(path, 0, "truncated audio: header promises " + std::to_string(start + frames) +
+                                  " frames, only " + std::to_string(start + done) + " could be decoded");
+  for (int64_t i = 0; i < frames; ++i)
+    if (!std::isfinite(out[static_cast<size_t>(i)]))
+      throw file_error(path, 0, "non-finite (NaN or Inf) sample at frame " + std::to_string(start + i));
+  return out;
+}
+
+void check_rate(const std::string& path, int file_rate, const ReadOptions& options) {
+  if (file_rate != options.sample_rate && !options.resample)
+    throw file_error(path, 0, "sample rate is " + std::to_string(file_rate) + " Hz, expected " +
+                                  std::to_string(options.sample_rate) + " Hz (use --resample to convert)");
+}
+
+}  // namespace
+
+Info info(const std::string& path) {
+  SF_INFO sfinfo;
+  SndfilePtr f = open_read(path, sfinfo);
+  return Info{sfinfo.samplerate, static_cast<int64_t>(sfinfo.frames), sfinfo.channels, format_name(sfinfo.format)};
+}
+
+std::vector<float> read(const std::string& path, const ReadOptions& options) {
+  SF_INFO sfinfo;
+  SndfilePtr f = open_read(path, sfinfo);
+  check_rate(path, sfinfo.samplerate, options);
+  if (sfinfo.frames <= 0) throw file_error(path, 0, "audio has zero samples");
+  std::vector<float> samples = read_mono(f.get(), sfinfo, sfinfo.frames, 0, path);
+  if (sfinfo.samplerate != options.sample_rate) samples = resample(samples, sfinfo.samplerate, options.sample_rate);
+  if (options.normalize) normalize(samples);
+  return samples;
+}
+
+std::vector<float> read_region(const std::string& path, int64_t offset, int64_t frames, const ReadOptions& options) {
+  if (offset < 0 || frames < 0)
+    throw file_error(path, 0, "bad region: offset " + std::to_string(offset) + ", frames " + std::to_string(frames));
+  SF_INFO sfinfo;
+  SndfilePtr f = open_read(path, sfinfo);
+  check_rate(path, sfinfo.samplerate, options);
+  if (sfinfo.frames <= 0) throw file_error(path, 0, "audio has zero samples");
+  const double ratio = static_cast<double>(sfinfo.samplerate) / options.sample_rate;
+  const int64_t src_offset = static_cast<int64_t>(std::floor(offset * ratio));
+  if (src_offset >= sfinfo.frames) return {};
+  const int64_t src_frames =
+      std::min<int64_t>(static_cast<int64_t>(std::ceil(frames * ratio)), sfinfo.frames - src_offset);
+  if (src_offset > 0 && sf_seek(f.get(), src_offset, SEEK_SET) < 0)
+    throw file_error(path, 0, "cannot seek to frame " + std::to_string(src_offset) + ": " + sf_strerror(f.get()));
+  std::vector<float> samples = read_mono(f.get(), sfinfo, src_frames, src_offset, path);
+  if (sfinfo.samplerate != options.sample_rate) {
+    samples = resample(samples, sfinfo.samplerate, options.sample_rate);
+    if (static_cast<int64_t>(samples.size()) > frames) samples.resize(static_cast<size_t>(frames));
+  }
+  if (options.normalize && !samples.empty()) normalize(samples);
+  return samples;
+}
+
+std::vector<float> resample(const std::vector<float>& samples, double from_rate, double to_rate) {
+  if (from_rate == to_rate || samples.empty()) return samples;
+  const size_t out_len = static_cast<size_t>(std::llround(samples.size() * to_rate / from_rate));
+  std::vector<float> out(out_len);
+  size_t done = 0;
+  soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+  soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
+  soxr_error_t err = soxr_oneshot(from_rate, to_rate, 1, samples.data(), samples.size(), nullptr, out.data(),
+                                  out.size(), &done, &io, &quality, nullptr);
+  if (err) throw Error(std::string("resampling failed: ") + soxr_strerror(err));
+  out.resize(done);
+  return out;
+}
+
+void normalize(std::vector<float>& samples) {
+  if (samples.empty()) return;
+  double sum = 0;
+  for (float x : samples) sum += x;
+  const double mean = sum / samples.size();
+  double var = 0;
+  for (float x : samples) var += (x - mean) * (x - mean);
+  var /= samples.size();
+  const double scale = 1.0 / std::sqrt(var + 1e-5);
+  for (float& x : samples) x = static_cast<float>((x - mean) * scale);
+}
+
+namespace {
+
+// libsndfile writes through these callbacks into memory, so that the finished file can be
+// written atomically in one piece.
+struct MemoryFile {
+  std::string data;
+  sf_count_t pos = 0;
+};
+
+sf_count_t mem_length(void* user) { return static_cast<sf_count_t>(static_cast<MemoryFile*>(user)->data.size()); }
+sf_count_t mem_seek(sf_count_t offset, int whence, void* user) {
+  auto* m = static_cast<MemoryFile*>(user);
+  sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : static_cast<sf_count_t>(m->data.size());
+  m->pos = std::max<sf_count_t>(0, base + offset);
+  return m->pos;
+}
+sf_count_t mem_read(void* ptr, sf_count_t count, void* user) {
+  auto* m = static_cast<MemoryFile*>(user);
+  sf_count_t n = std::max<sf_count_t>(0, std::min<sf_count_t>(count, static_cast<sf_count_t>(m->data.size()) - m->pos));
+  std::memcpy(ptr, m->data.data() + m->pos, static_cast<size_t>(n));
+  m->pos += n;
+  return n;
+}
+sf_count_t mem_write(const void* ptr, sf_count_t count, void* user) {
+  auto* m = static_cast<MemoryFile*>(user);
+  if (m->pos + count > static_cast<sf_count_t>(m->data.size())) m->data.resize(static_cast<size_t>(m->pos + count));
+  std::memcpy(&m->data[static_cast<size_t>(m->pos)], ptr, static_cast<size_t>(count));
+  m->pos += count;
+  return count;
+}
+sf_count_t mem_tell(void* user) { return static_cast<MemoryFile*>(user)->pos; }
+
+int sndfile_format(Encoding e) {
+  switch (e) {
+    case Encoding::kPcm16: return SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    case Encoding::kPcm24: return SF_FORMAT_WAV | SF_FORMAT_PCM_24;
+    case Encoding::kPcm32: return SF_FORMAT_WAV | SF_FORMAT_PCM_32;
+    case Encoding::kFloat: return SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+    case Encoding::kFlac16: return SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
+    case Encoding::kFlac24: return SF_FORMAT_FLAC | SF_FORMAT_PCM_24;
+    case Encoding::kOggVorbis: return SF_FORMAT_OGG | SF_FORMAT_VORBIS;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void write(const std::string& path, const std::vector<float>& interleaved, int sample_rate, Encoding encoding,
+           int channels) {
+  if (channels <= 0 || interleaved.size() % static_cast<size_t>(channels) != 0)
+    throw file_error(path, 0, "cannot write audio: sample count is not a multiple of the channel count");
+  MemoryFile memory;
+  SF_VIRTUAL_IO io{mem_length, mem_seek, mem_read, mem_write, mem_tell};
+  SF_INFO sfinfo{};
+  sfinfo.samplerate = sample_rate;
+  sfinfo.channels = channels;
+  sfinfo.format = sndfile_format(encoding);
+  {
+    SNDFILE* raw = sf_open_virtual(&io, SFM_WRITE, &sfinfo, &memory);
+    if (!raw) throw file_error(path, 0, std::string("cannot encode audio: ") + sf_strerror(nullptr));
+    SndfilePtr f(raw);
+    // Clip instead of wrapping around when a float sample exceeds full scale.
+    sf_command(raw, SFC_SET_CLIPPING, nullptr, SF_TRUE);
+    const sf_count_t frames = static_cast<sf_count_t>(interleaved.size() / channels);
+    if (sf_writef_float(raw, interleaved.data(), frames) != frames)
+      throw file_error(path, 0, std::string("cannot encode audio: ") + sf_strerror(raw));
+  }
+  write_file_atomic(path, memory.data);
+}
+
+}  // namespace w2v::audio
