@@ -1,0 +1,336 @@
+#include "config/schema.h"
+
+namespace w2v::config {
+namespace {
+
+constexpr Type B = Type::Bool, I = Type::Int, F = Type::Float, S = Type::String,
+               IL = Type::IntList, FL = Type::FloatList, SL = Type::StringList,
+               FT = Type::FloatTuple;
+
+const char* kCpu = "w2v trains in fp32 on CPU";
+const char* kOneProcess = "w2v runs one process per worker without a GPU backend";
+const char* kNotUsed = "not used by wav2vec 2.0 in w2v";
+
+std::vector<KeySpec> build() {
+  std::vector<KeySpec> s;
+  auto add = [&](const char* section, const char* choice, const char* key, Type t,
+                 const char* def, const char* ignored = "") {
+    s.push_back({section, choice, key, t, def, ignored});
+  };
+  // common (fairseq CommonConfig)
+  add("common", "", "no_progress_bar", B, "false");
+  add("common", "", "log_interval", I, "100");
+  add("common", "", "log_format", S, "null");
+  add("common", "", "log_file", S, "null");
+  add("common", "", "tensorboard_logdir", S, "null", kNotUsed);
+  add("common", "", "wandb_project", S, "null", kNotUsed);
+  add("common", "", "azureml_logging", B, "false", kNotUsed);
+  add("common", "", "seed", I, "1");
+  add("common", "", "cpu", B, "false", "w2v always runs on CPU");
+  add("common", "", "tpu", B, "false", kCpu);
+  add("common", "", "bf16", B, "false", kCpu);
+  add("common", "", "memory_efficient_bf16", B, "false", kCpu);
+  add("common", "", "fp16", B, "false", kCpu);
+  add("common", "", "memory_efficient_fp16", B, "false", kCpu);
+  add("common", "", "fp16_no_flatten_grads", B, "false", kCpu);
+  add("common", "", "fp16_init_scale", I, "128", kCpu);
+  add("common", "", "fp16_scale_window", I, "null", kCpu);
+  add("common", "", "fp16_scale_tolerance", F, "0.0", kCpu);
+  add("common", "", "on_cpu_convert_precision", B, "false", kCpu);
+  add("common", "", "min_loss_scale", F, "0.0001", kCpu);
+  add("common", "", "threshold_loss_scale", F, "null", kCpu);
+  add("common", "", "amp", B, "false", kCpu);
+  add("common", "", "amp_batch_retries", I, "2", kCpu);
+  add("common", "", "amp_init_scale", I, "128", kCpu);
+  add("common", "", "amp_scale_window", I, "null", kCpu);
+  add("common", "", "user_dir", S, "null", kNotUsed);
+  add("common", "", "empty_cache_freq", I, "0", kCpu);
+  add("common", "", "all_gather_list_size", I, "16384", kNotUsed);
+  add("common", "", "model_parallel_size", I, "1", kNotUsed);
+  add("common", "", "quantization_config_path", S, "null", kNotUsed);
+  add("common", "", "profile", B, "false", kNotUsed);
+  add("common", "", "reset_logging", B, "false", kNotUsed);
+  add("common", "", "suppress_crashes", B, "false", kNotUsed);
+  // common_eval
+  add("common_eval", "", "path", S, "null");
+  add("common_eval", "", "post_process", S, "null");
+  add("common_eval", "", "quiet", B, "false");
+  add("common_eval", "", "model_overrides", S, "'{}'", kNotUsed);
+  add("common_eval", "", "results_path", S, "null");
+  // checkpoint
+  add("checkpoint", "", "save_dir", S, "checkpoints");
+  add("checkpoint", "", "restore_file", S, "checkpoint_last.pt");
+  add("checkpoint", "", "finetune_from_model", S, "null", kNotUsed);
+  add("checkpoint", "", "reset_dataloader", B, "false");
+  add("checkpoint", "", "reset_lr_scheduler", B, "false");
+  add("checkpoint", "", "reset_meters", B, "false");
+  add("checkpoint", "", "reset_optimizer", B, "false");
+  add("checkpoint", "", "optimizer_overrides", S, "'{}'", kNotUsed);
+  add("checkpoint", "", "save_interval", I, "1");
+  add("checkpoint", "", "save_interval_updates", I, "0");
+  add("checkpoint", "", "keep_interval_updates", I, "-1");
+  add("checkpoint", "", "keep_interval_updates_pattern", I, "-1", kNotUsed);
+  add("checkpoint", "", "keep_last_epochs", I, "-1");
+  add("checkpoint", "", "keep_best_checkpoints", I, "-1", kNotUsed);
+  add("checkpoint", "", "no_save", B, "false");
+  add("checkpoint", "", "no_epoch_checkpoints", B, "false");
+  add("checkpoint", "", "no_last_checkpoints", B, "false");
+  add("checkpoint", "", "no_save_optimizer_state", B, "false");
+  add("checkpoint", "", "best_checkpoint_metric", S, "loss");
+  add("checkpoint", "", "maximize_best_checkpoint_metric", B, "false");
+  add("checkpoint", "", "patience", I, "-1");
+  add("checkpoint", "", "checkpoint_suffix", S, "''");
+  add("checkpoint", "", "checkpoint_shard_count", I, "1", kNotUsed);
+  add("checkpoint", "", "load_checkpoint_on_all_dp_ranks", B, "false", kNotUsed);
+  add("checkpoint", "", "write_checkpoints_asynchronously", B, "false", kNotUsed);
+  // dataset
+  add("dataset", "", "num_workers", I, "1");
+  add("dataset", "", "skip_invalid_size_inputs_valid_test", B, "false");
+  add("dataset", "", "max_tokens", I, "null");
+  add("dataset", "", "batch_size", I, "null");
+  add("dataset", "", "required_batch_size_multiple", I, "8");
+  add("dataset", "", "required_seq_len_multiple", I, "1", kNotUsed);
+  add("dataset", "", "dataset_impl", S, "null", kNotUsed);
+  add("dataset", "", "data_buffer_size", I, "10");
+  add("dataset", "", "train_subset", S, "train");
+  add("dataset", "", "valid_subset", S, "valid");
+  add("dataset", "", "combine_valid_subsets", B, "null", kNotUsed);
+  add("dataset", "", "ignore_unused_valid_subsets", B, "false", kNotUsed);
+  add("dataset", "", "validate_interval", I, "1");
+  add("dataset", "", "validate_interval_updates", I, "0");
+  add("dataset", "", "validate_after_updates", I, "0");
+  add("dataset", "", "fixed_validation_seed", I, "null");
+  add("dataset", "", "disable_validation", B, "false");
+  add("dataset", "", "max_tokens_valid", I, "${dataset.max_tokens}");
+  add("dataset", "", "batch_size_valid", I, "${dataset.batch_size}");
+  add("dataset", "", "max_valid_steps", I, "null");
+  add("dataset", "", "curriculum", I, "0", kNotUsed);
+  add("dataset", "", "gen_subset", S, "test");
+  add("dataset", "", "num_shards", I, "1", kNotUsed);
+  add("dataset", "", "shard_id", I, "0", kNotUsed);
+  // distributed_training
+  add("distributed_training", "", "distributed_world_size", I, "1");
+  add("distributed_training", "", "distributed_num_procs", I, "null", kOneProcess);
+  add("distributed_training", "", "distributed_rank", I, "0");
+  add("distributed_training", "", "distributed_backend", S, "nccl", kOneProcess);
+  add("distributed_training", "", "distributed_init_method", S, "null", kOneProcess);
+  add("distributed_training", "", "distributed_port", I, "-1", kOneProcess);
+  add("distributed_training", "", "device_id", I, "0", kCpu);
+  add("distributed_training", "", "distributed_no_spawn", B, "false", kOneProcess);
+  add("distributed_training", "", "ddp_backend", S, "pytorch_ddp",
+      "gradients are summed after every accumulation cycle whatever the backend");
+  add("distributed_training", "", "bucket_cap_mb", I, "25", kOneProcess);
+  add("distributed_training", "", "fix_batches_to_gpus", B, "false", kOneProcess);
+  add("distributed_training", "", "find_unused_parameters", B, "false", kOneProcess);
+  add("distributed_training", "", "fast_stat_sync", B, "false", kOneProcess);
+  add("distributed_training", "", "heartbeat_timeout", I, "-1", kOneProcess);
+  add("distributed_training", "", "broadcast_buffers", B, "false", kOneProcess);
+  add("distributed_training", "", "zero_sharding", S, "none", kOneProcess);
+  add("distributed_training", "", "fp16", B, "${common.fp16}", kCpu);
+  add("distributed_training", "", "memory_efficient_fp16", B, "${common.memory_efficient_fp16}",
+      kCpu);
+  add("distributed_training", "", "tpu", B, "${common.tpu}", kCpu);
+  // optimization
+  add("optimization", "", "max_epoch", I, "0");
+  add("optimization", "", "max_update", I, "0");
+  add("optimization", "", "stop_time_hours", F, "0");
+  add("optimization", "", "clip_norm", F, "0.0");
+  add("optimization", "", "sentence_avg", B, "false");
+  add("optimization", "", "update_freq", IL, "[1]");
+  add("optimization", "", "lr", FL, "[0.25]");
+  add("optimization", "", "stop_min_lr", F, "-1.0");
+  add("optimization", "", "use_bmuf", B, "false", kNotUsed);
+  add("optimization", "", "skip_remainder_batch", B, "false");
+  // optimizer: adam (FairseqAdamConfig)
+  add("optimizer", "adam", "adam_betas", FT, "(0.9, 0.999)");
+  add("optimizer", "adam", "adam_eps", F, "1e-8");
+  add("optimizer", "adam", "weight_decay", F, "0.0");
+  add("optimizer", "adam", "use_old_adam", B, "false", kNotUsed);
+  add("optimizer", "adam", "fp16_adam_stats", B, "false", kCpu);
+  add("optimizer", "adam", "tpu", B, "${common.tpu}", kCpu);
+  add("optimizer", "adam", "lr", FL, "${optimization.lr}");
+  // lr_scheduler: polynomial_decay
+  add("lr_scheduler", "polynomial_decay", "warmup_updates", I, "0");
+  add("lr_scheduler", "polynomial_decay", "force_anneal", I, "null", kNotUsed);
+  add("lr_scheduler", "polynomial_decay", "end_learning_rate", F, "0.0");
+  add("lr_scheduler", "polynomial_decay", "power", F, "1.0");
+  add("lr_scheduler", "polynomial_decay", "total_num_update", F, "${optimization.max_update}");
+  add("lr_scheduler", "polynomial_decay", "lr", FL, "${optimization.lr}");
+  // lr_scheduler: tri_stage
+  add("lr_scheduler", "tri_stage", "warmup_steps", I, "0");
+  add("lr_scheduler", "tri_stage", "hold_steps", I, "0");
+  add("lr_scheduler", "tri_stage", "decay_steps", I, "0");
+  add("lr_scheduler", "tri_stage", "phase_ratio", FL, "null");
+  add("lr_scheduler", "tri_stage", "init_lr_scale", F, "0.01");
+  add("lr_scheduler", "tri_stage", "final_lr_scale", F, "0.01");
+  add("lr_scheduler", "tri_stage", "max_update", I, "${optimization.max_update}");
+  add("lr_scheduler", "tri_stage", "lr", FL, "${optimization.lr}");
+  // criterion: wav2vec (Wav2VecCriterionConfig)
+  add("criterion", "wav2vec", "infonce", B, "false");
+  add("criterion", "wav2vec", "loss_weights", FL, "null");
+  add("criterion", "wav2vec", "log_keys", SL, "[]");
+  // criterion: ctc (CtcCriterionConfig)
+  add("criterion", "ctc", "zero_infinity", B, "false");
+  add("criterion", "ctc", "sentence_avg", B, "${optimization.sentence_avg}");
+  add("criterion", "ctc", "post_process", S, "letter");
+  add("criterion", "ctc", "wer_kenlm_model", S, "null", "validation reports the greedy WER");
+  add("criterion", "ctc", "wer_lexicon", S, "null", "validation reports the greedy WER");
+  add("criterion", "ctc", "wer_lm_weight", F, "2.0", "validation reports the greedy WER");
+  add("criterion", "ctc", "wer_word_score", F, "-1.0", "validation reports the greedy WER");
+  add("criterion", "ctc", "wer_args", S, "null", "validation reports the greedy WER");
+  // task: audio_pretraining / audio_finetuning (AudioPretrainingConfig, AudioFinetuningConfig)
+  for (const char* task : {"audio_pretraining", "audio_finetuning"}) {
+    add("task", task, "data", S, "???");
+    add("task", task, "labels", S, "null");
+    add("task", task, "binarized_dataset", B, "false", kNotUsed);
+    add("task", task, "sample_rate", I, "16000");
+    add("task", task, "normalize", B, "false");
+    add("task", task, "enable_padding", B, "false");
+    add("task", task, "max_sample_size", I, "null");
+    add("task", task, "min_sample_size", I, "null");
+    add("task", task, "num_batch_buckets", I, "0", kNotUsed);
+    add("task", task, "precompute_mask_indices", B, "false", kNotUsed);
+    add("task", task, "tpu", B, "${common.tpu}", kCpu);
+    add("task", task, "text_compression_level", S, "none", kNotUsed);
+    add("task", task, "eval_wer", B, "false");
+    add("task", task, "eval_wer_post_process", S, "letter");
+    add("task", task, "autoregressive", B, "false", kNotUsed);
+  }
+  // model: wav2vec2 (Wav2Vec2Config)
+  const char* m = "wav2vec2";
+  add("model", m, "extractor_mode", S, "default");
+  add("model", m, "encoder_layers", I, "12");
+  add("model", m, "encoder_embed_dim", I, "768");
+  add("model", m, "encoder_ffn_embed_dim", I, "3072");
+  add("model", m, "encoder_attention_heads", I, "12");
+  add("model", m, "activation_fn", S, "gelu");
+  add("model", m, "layer_type", S, "transformer");
+  add("model", m, "dropout", F, "0.1");
+  add("model", m, "attention_dropout", F, "0.1");
+  add("model", m, "activation_dropout", F, "0.0");
+  add("model", m, "encoder_layerdrop", F, "0.0");
+  add("model", m, "dropout_input", F, "0.0");
+  add("model", m, "dropout_features", F, "0.0");
+  add("model", m, "final_dim", I, "0");
+  add("model", m, "layer_norm_first", B, "false");
+  add("model", m, "conv_feature_layers", S,
+      "'[(512, 10, 5)] + [(512, 3, 2)] * 4 + [(512,2,2)] + [(512,2,2)]'");
+  add("model", m, "conv_bias", B, "false");
+  add("model", m, "logit_temp", F, "0.1");
+  add("model", m, "quantize_targets", B, "false");
+  add("model", m, "quantize_input", B, "false");
+  add("model", m, "same_quantizer", B, "false");
+  add("model", m, "target_glu", B, "false");
+  add("model", m, "feature_grad_mult", F, "1.0");
+  add("model", m, "quantizer_depth", I, "1");
+  add("model", m, "quantizer_factor", I, "3");
+  add("model", m, "latent_vars", I, "320");
+  add("model", m, "latent_groups", I, "2");
+  add("model", m, "latent_dim", I, "0");
+  add("model", m, "mask_length", I, "10");
+  add("model", m, "mask_prob", F, "0.65");
+  add("model", m, "mask_selection", S, "static");
+  add("model", m, "mask_other", F, "0");
+  add("model", m, "no_mask_overlap", B, "false");
+  add("model", m, "mask_min_space", I, "1");
+  add("model", m, "require_same_masks", B, "true");
+  add("model", m, "mask_dropout", F, "0.0");
+  add("model", m, "mask_channel_length", I, "10");
+  add("model", m, "mask_channel_prob", F, "0.0");
+  add("model", m, "mask_channel_before", B, "false");
+  add("model", m, "mask_channel_selection", S, "static");
+  add("model", m, "mask_channel_other", F, "0");
+  add("model", m, "no_mask_channel_overlap", B, "false");
+  add("model", m, "mask_channel_min_space", I, "1");
+  add("model", m, "num_negatives", I, "100");
+  add("model", m, "negatives_from_everywhere", B, "false");
+  add("model", m, "cross_sample_negatives", I, "0");
+  add("model", m, "codebook_negatives", I, "0");
+  add("model", m, "conv_pos", I, "128");
+  add("model", m, "conv_pos_groups", I, "16");
+  add("model", m, "pos_conv_depth", I, "1");
+  add("model", m, "latent_temp", FT, "[2.0, 0.5, 0.999995]");
+  add("model", m, "max_positions", I, "100000");
+  add("model", m, "checkpoint_activations", B, "false", kNotUsed);
+  add("model", m, "required_seq_len_multiple", I, "2");
+  add("model", m, "crop_seq_to_multiple", I, "1");
+  // model: wav2vec_ctc (Wav2Vec2AsrConfig)
+  const char* c = "wav2vec_ctc";
+  add("model", c, "w2v_path", S, "???");
+  add("model", c, "no_pretrained_weights", B, "false");
+  add("model", c, "dropout_input", F, "0.0");
+  add("model", c, "final_dropout", F, "0.0");
+  add("model", c, "dropout", F, "0.0");
+  add("model", c, "attention_dropout", F, "0.0");
+  add("model", c, "activation_dropout", F, "0.0");
+  add("model", c, "apply_mask", B, "false");
+  add("model", c, "mask_length", I, "10");
+  add("model", c, "mask_prob", F, "0.5");
+  add("model", c, "mask_selection", S, "static");
+  add("model", c, "mask_other", F, "0");
+  add("model", c, "no_mask_overlap", B, "false");
+  add("model", c, "mask_min_space", I, "1");
+  add("model", c, "require_same_masks", B, "true");
+  add("model", c, "mask_dropout", F, "0.0");
+  add("model", c, "mask_channel_length", I, "10");
+  add("model", c, "mask_channel_prob", F, "0.0");
+  add("model", c, "mask_channel_selection", S, "static");
+  add("model", c, "mask_channel_other", F, "0");
+  add("model", c, "no_mask_channel_overlap", B, "false");
+  add("model", c, "mask_channel_min_space", I, "1");
+  add("model", c, "mask_channel_before", B, "false");
+  add("model", c, "freeze_finetune_updates", I, "0");
+  add("model", c, "feature_grad_mult", F, "0.0");
+  add("model", c, "layerdrop", F, "0.0");
+  add("model", c, "normalize", B, "${task.normalize}");
+  add("model", c, "data", S, "${task.data}");
+  add("model", c, "w2v_args", S, "null", kNotUsed);
+  add("model", c, "checkpoint_activations", B, "false", kNotUsed);
+  add("model", c, "ddp_backend", S, "${distributed_training.ddp_backend}", kNotUsed);
+  add("model", c, "blank_weight", F, "0");
+  add("model", c, "blank_mode", S, "add");
+  return s;
+}
+
+}  // namespace
+
+const std::vector<KeySpec>& schema() {
+  static const std::vector<KeySpec> s = build();
+  return s;
+}
+
+const std::vector<std::string>& choices(const std::string& section) {
+  static const std::vector<std::string> none;
+  static const std::vector<std::string> optimizer{"adam"}, lr{"polynomial_decay", "tri_stage"},
+      criterion{"wav2vec", "ctc"}, task{"audio_pretraining", "audio_finetuning"},
+      model{"wav2vec2", "wav2vec_ctc"};
+  if (section == "optimizer") return optimizer;
+  if (section == "lr_scheduler") return lr;
+  if (section == "criterion") return criterion;
+  if (section == "task") return task;
+  if (section == "model") return model;
+  return none;
+}
+
+const std::vector<std::string>& sections() {
+  static const std::vector<std::string> s{
+      "common",       "common_eval", "checkpoint",   "task",         "dataset",
+      "distributed_training", "criterion", "optimization", "optimizer", "lr_scheduler", "model"};
+  return s;
+}
+
+const char* type_name(Type t) {
+  switch (t) {
+    case Type::Bool: return "a boolean";
+    case Type::Int: return "an integer";
+    case Type::Float: return "a number";
+    case Type::String: return "a string";
+    case Type::IntList: return "a list of integers";
+    case Type::FloatList: return "a list of numbers";
+    case Type::StringList: return "a list of strings";
+    case Type::FloatTuple: return "a tuple of numbers like [0.9, 0.98] or '(0.9,0.98)'";
+  }
+  return "?";
+}
+
+}  // namespace w2v::config
