@@ -1,0 +1,151 @@
+#include "lm/arpa.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <ostream>
+
+#include "lm/text_file.h"
+#include "util/error.h"
+
+namespace w2v::lm {
+
+namespace {
+
+bool is_blank(std::string_view line) {
+  for (char c : line)
+    if (c != ' ' && c != '\t' && c != '\r') return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return s;
+}
+
+void split_fields(std::string_view line, std::vector<std::string_view>& fields) {
+  fields.clear();
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+    size_t j = i;
+    while (j < line.size() && line[j] != ' ' && line[j] != '\t' && line[j] != '\r') ++j;
+    if (j > i) fields.push_back(line.substr(i, j - i));
+    i = j;
+  }
+}
+
+float parse_float(std::string_view field, const LineReader& in, const char* what) {
+  std::string s(field);
+  char* end = nullptr;
+  float v = std::strtof(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || std::isnan(v) || v == INFINITY)
+    throw file_error(in.path(), in.line_number(), fmt::format("expected a {} (log10 number), got '{}'", what, s));
+  return v;
+}
+
+}  // namespace
+
+void ArpaReader::read(const std::string& path, const HeaderFn& on_header, const NgramFn& on_ngram) {
+  LineReader in(path);
+  std::string_view line;
+  bool found = false;
+  while (in.next(line))
+    if (trim(line) == "\\data\\") {
+      found = true;
+      break;
+    }
+  if (!found) throw file_error(in.path(), in.line_number(), "not an ARPA file: no '\\data\\' line");
+
+  std::vector<uint64_t> counts;
+  while (in.next(line)) {
+    std::string_view t = trim(line);
+    if (t.empty()) {
+      if (counts.empty()) continue;
+      break;
+    }
+    if (t.substr(0, 6) != "ngram " || t.find('=') == std::string_view::npos)
+      throw file_error(in.path(), in.line_number(), fmt::format("expected 'ngram <k>=<count>', got '{}'", t));
+    std::string_view key = trim(t.substr(6, t.find('=') - 6));
+    std::string value(trim(t.substr(t.find('=') + 1)));
+    char* end = nullptr;
+    unsigned long long count = std::strtoull(value.c_str(), &end, 10);
+    if (key != std::to_string(counts.size() + 1) || value.empty() || *end != '\0' || value[0] == '-')
+      throw file_error(in.path(), in.line_number(),
+                       fmt::format("expected 'ngram {}=<count>', got '{}'", counts.size() + 1, t));
+    counts.push_back(count);
+  }
+  if (counts.empty()) throw file_error(in.path(), in.line_number(), "ARPA header declares no n-gram counts");
+  on_header(counts);
+
+  const int max_order = static_cast<int>(counts.size());
+  std::vector<std::string_view> fields;
+  ArpaNgram ngram;
+  for (int k = 1; k <= max_order; ++k) {
+    const std::string heading = fmt::format("\\{}-grams:", k);
+    bool have = false;
+    while (in.next(line)) {
+      if (is_blank(line)) continue;
+      if (trim(line) != heading)
+        throw file_error(in.path(), in.line_number(), fmt::format("expected '{}', got '{}'", heading, trim(line)));
+      have = true;
+      break;
+    }
+    if (!have) throw file_error(in.path(), in.line_number(), fmt::format("missing section '{}'", heading));
+    ngram.order = k;
+    for (uint64_t i = 0; i < counts[k - 1]; ++i) {
+      if (!in.next(line) || is_blank(line) || line[0] == '\\')
+        throw file_error(in.path(), in.line_number(),
+                         fmt::format("header declares {} {}-grams but the section has {}", counts[k - 1], k, i));
+      split_fields(line, fields);
+      const size_t n = fields.size();
+      if (n != static_cast<size_t>(k) + 1 && !(n == static_cast<size_t>(k) + 2 && k < max_order))
+        throw file_error(in.path(), in.line_number(),
+                         fmt::format("expected '<log10 prob> <{} words>{}', got {} fields", k,
+                                     k < max_order ? " [<log10 backoff>]" : "", n));
+      ngram.log10_prob = parse_float(fields[0], in, "probability");
+      ngram.words.assign(fields.begin() + 1, fields.begin() + 1 + k);
+      ngram.log10_backoff = n == static_cast<size_t>(k) + 2 ? parse_float(fields[k + 1], in, "backoff") : 0.0f;
+      ngram.line = in.line_number();
+      on_ngram(ngram);
+    }
+  }
+  while (in.next(line)) {
+    if (is_blank(line)) continue;
+    if (trim(line) == "\\end\\") return;
+    throw file_error(in.path(), in.line_number(),
+                     fmt::format("expected '\\end\\' after {} {}-grams, got '{}'", counts.back(), max_order, trim(line)));
+  }
+  throw file_error(in.path(), in.line_number(), "missing '\\end\\'");
+}
+
+void write_arpa(std::ostream& out, const std::vector<uint64_t>& counts,
+                const std::function<void(int, const std::function<void(const ArpaEntry&)>&)>& section) {
+  const int max_order = static_cast<int>(counts.size());
+  out << "\\data\\\n";
+  for (int k = 1; k <= max_order; ++k) out << "ngram " << k << '=' << counts[k - 1] << '\n';
+  fmt::memory_buffer buf;
+  for (int k = 1; k <= max_order; ++k) {
+    out << "\n\\" << k << "-grams:\n";
+    uint64_t written = 0;
+    section(k, [&](const ArpaEntry& e) {
+      buf.clear();
+      fmt::format_to(std::back_inserter(buf), "{}\t", e.log10_prob);
+      for (size_t i = 0; i < e.words.size(); ++i) {
+        if (i) buf.push_back(' ');
+        buf.append(e.words[i].data(), e.words[i].data() + e.words[i].size());
+      }
+      if (k < max_order) fmt::format_to(std::back_inserter(buf), "\t{}", e.log10_backoff);
+      buf.push_back('\n');
+      out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+      ++written;
+    });
+    if (written != counts[k - 1])
+      throw Error(fmt::format("ARPA writer: {} {}-grams declared but {} written", counts[k - 1], k, written));
+  }
+  out << "\n\\end\\\n";
+}
+
+}  // namespace w2v::lm

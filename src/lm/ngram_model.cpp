@@ -1,0 +1,398 @@
+#include "lm/ngram_model.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <ostream>
+
+#include "lm/arpa.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace w2v::lm {
+
+namespace {
+
+constexpr char kMagic[8] = {'w', '2', 'v', 'N', 'G', 'R', 'A', 'M'};
+constexpr uint32_t kVersion = 1;
+constexpr uint32_t kEndianMarker = 0x01020304u;
+
+uint64_t mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+// Bit 0 of a stored key is the "matters for the state" flag, so hashes compare on bits 1..63
+// and must not be 0 there (0 marks an empty slot).
+uint64_t nonzero(uint64_t h) { return (h >> 1) == 0 ? 2 : h; }
+
+// Hash of an n-gram built from its last word backwards: seed(w), then extend with the previous
+// words, so that score() can grow the context one word at a time.
+uint64_t seed(WordIndex w) { return mix64(static_cast<uint64_t>(w) + 0x9E3779B97F4A7C15ULL); }
+uint64_t extend(uint64_t h, WordIndex w) {
+  return nonzero(mix64(h ^ (static_cast<uint64_t>(w) * 0xC2B2AE3D27D4EB4FULL + 0x165667B19E3779F9ULL)));
+}
+
+uint64_t hash_string(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return nonzero(mix64(h));
+}
+
+uint64_t table_buckets(uint64_t count) {
+  uint64_t n = 2;
+  while (n < count + count / 2 + 1) n <<= 1;
+  return n;
+}
+
+uint64_t align8(uint64_t x) { return (x + 7) & ~uint64_t{7}; }
+
+}  // namespace
+
+struct NgramModel::Header {
+  char magic[8];
+  uint32_t version;
+  uint32_t endian;
+  uint32_t order;
+  uint32_t vocab_size;
+  uint32_t vocab_capacity;  // unigram slots allocated (vocab_size or one more)
+  uint32_t unk, bos, eos;
+  uint32_t reserved;
+  uint64_t counts[kMaxOrder];
+  uint64_t buckets[kMaxOrder];  // [0] vocabulary hash, [k] table of order k+1
+  uint64_t offsets[kMaxOrder];  // [0] unigram array, [k] table of order k+1
+  uint64_t vocab_offset, string_offsets_offset, strings_offset, strings_size, file_size;
+};
+
+struct NgramModel::Entry {
+  uint64_t key;  // unigrams: only bit 0 (state flag) is used
+  float prob;
+  float backoff;
+};
+
+struct NgramModel::VocabSlot {
+  uint64_t key;
+  uint32_t id;
+  uint32_t reserved;
+};
+
+NgramModel::NgramModel() = default;
+
+NgramModel::~NgramModel() {
+  if (map_) ::munmap(map_, map_size_);
+}
+
+void NgramModel::attach(const char* base) {
+  header_ = reinterpret_cast<const Header*>(base);
+  for (uint32_t k = 0; k < header_->order; ++k)
+    tables_[k] = reinterpret_cast<const Entry*>(base + header_->offsets[k]);
+  vocab_ = reinterpret_cast<const VocabSlot*>(base + header_->vocab_offset);
+  string_offsets_ = reinterpret_cast<const uint64_t*>(base + header_->string_offsets_offset);
+}
+
+const NgramModel::Entry* NgramModel::find(int order, uint64_t key) const {
+  const Entry* table = tables_[order - 1];
+  const uint64_t mask = header_->buckets[order - 1] - 1;
+  for (uint64_t i = key & mask;; i = (i + 1) & mask) {
+    const uint64_t k = table[i].key;
+    if (k == 0) return nullptr;
+    if ((k ^ key) <= 1) return &table[i];
+  }
+}
+
+int NgramModel::order() const { return static_cast<int>(header_->order); }
+WordIndex NgramModel::unk_index() const { return header_->unk; }
+WordIndex NgramModel::bos_index() const { return header_->bos; }
+WordIndex NgramModel::eos_index() const { return header_->eos; }
+size_t NgramModel::vocab_size() const { return header_->vocab_size; }
+uint64_t NgramModel::ngram_count(int order) const { return header_->counts[order - 1]; }
+
+std::string_view NgramModel::word(WordIndex id) const {
+  if (id >= header_->vocab_size) return {};
+  return std::string_view(strings_ + string_offsets_[id], string_offsets_[id + 1] - string_offsets_[id]);
+}
+
+WordIndex NgramModel::index(std::string_view word) const {
+  const uint64_t key = hash_string(word);
+  const uint64_t mask = header_->buckets[0] - 1;
+  for (uint64_t i = key & mask;; i = (i + 1) & mask) {
+    const VocabSlot& slot = vocab_[i];
+    if (slot.key == 0) return header_->unk;
+    if (slot.key == key && this->word(slot.id) == word) return slot.id;
+  }
+}
+
+WordIndex NgramModel::index(const std::string& word) const { return index(std::string_view(word)); }
+
+State NgramModel::begin() const {
+  State s;
+  if (header_->order > 1 && (tables_[0][header_->bos].key & 1)) {
+    s.words[0] = header_->bos;
+    s.length = 1;
+  }
+  return s;
+}
+
+ScoreResult NgramModel::score(const State& state, WordIndex word, int* ngram_length) const {
+  if (word >= header_->vocab_size) word = header_->unk;
+  const Entry* unigram = &tables_[0][word];
+  bool keeps[kMaxOrder];
+  keeps[0] = unigram->key & 1;
+  float prob = unigram->prob;
+  int matched = 0;  // context words of the longest listed n-gram
+  const int context = std::min<int>(state.length, static_cast<int>(header_->order) - 1);
+  uint64_t key = seed(word);
+  for (int j = 1; j <= context; ++j) {
+    key = extend(key, state.words[j - 1]);
+    const Entry* e = find(j + 1, key);
+    if (!e) break;
+    prob = e->prob;
+    keeps[j] = e->key & 1;
+    matched = j;
+  }
+  // Backoffs of the contexts longer than the match, hashed incrementally like the n-grams.
+  if (matched < context) {
+    uint64_t ckey = seed(state.words[0]);
+    for (int j = 1; j <= context; ++j) {
+      if (j > 1) ckey = extend(ckey, state.words[j - 1]);
+      if (j <= matched) continue;
+      if (j == 1) {
+        prob += tables_[0][state.words[0]].backoff;
+      } else if (const Entry* e = find(j, ckey)) {
+        prob += e->backoff;
+      }
+    }
+  }
+  if (ngram_length) *ngram_length = matched + 1;
+  ScoreResult result{prob, State()};
+  int length = std::min(matched + 1, static_cast<int>(header_->order) - 1);
+  while (length > 0 && !keeps[length - 1]) --length;
+  result.next.length = static_cast<uint8_t>(length);
+  if (length > 0) result.next.words[0] = word;
+  for (int i = 1; i < length; ++i) result.next.words[i] = state.words[i - 1];
+  return result;
+}
+
+ScoreResult NgramModel::score(const State& state, WordIndex word) const { return score(state, word, nullptr); }
+
+float NgramModel::finish(const State& state) const { return score(state, header_->eos, nullptr).log10_prob; }
+
+bool NgramModel::lookup(const std::vector<WordIndex>& ngram, float* log10_prob, float* log10_backoff) const {
+  const int n = static_cast<int>(ngram.size());
+  if (n < 1 || n > order()) return false;
+  for (WordIndex w : ngram)
+    if (w >= header_->vocab_size) return false;
+  const Entry* e;
+  if (n == 1) {
+    e = &tables_[0][ngram[0]];
+  } else {
+    uint64_t key = seed(ngram[n - 1]);
+    for (int i = n - 2; i >= 0; --i) key = extend(key, ngram[i]);
+    e = find(n, key);
+    if (!e) return false;
+  }
+  *log10_prob = e->prob;
+  *log10_backoff = e->backoff;
+  return true;
+}
+
+std::unique_ptr<NgramModel> NgramModel::from_arpa(const std::string& path) {
+  std::unique_ptr<NgramModel> model(new NgramModel());
+  NgramModel& m = *model;
+  Header* header = nullptr;
+  Entry* tables[kMaxOrder] = {};
+  VocabSlot* vocab = nullptr;
+  uint64_t* string_offsets = nullptr;
+  uint32_t next_id = 0;
+  std::vector<WordIndex> ids;
+
+  auto insert_word = [&](std::string_view word, long line) {
+    const uint64_t key = hash_string(word);
+    const uint64_t mask = header->buckets[0] - 1;
+    for (uint64_t i = key & mask;; i = (i + 1) & mask) {
+      VocabSlot& slot = vocab[i];
+      if (slot.key == 0) {
+        slot.key = key;
+        slot.id = next_id;
+        break;
+      }
+      if (slot.key == key && m.word(slot.id) == word)
+        throw file_error(path, line, fmt::format("duplicate 1-gram '{}'", word));
+    }
+    m.owned_strings_.append(word.data(), word.size());
+    string_offsets[next_id + 1] = m.owned_strings_.size();
+    m.strings_ = m.owned_strings_.data();
+    header->vocab_size = ++next_id;
+    return next_id - 1;
+  };
+
+  auto on_header = [&](const std::vector<uint64_t>& counts) {
+    if (counts.size() > static_cast<size_t>(kMaxOrder))
+      throw file_error(path, 0, fmt::format("order {} exceeds the maximum order {}", counts.size(), kMaxOrder));
+    if (counts[0] >= 0xFFFFFFF0ull) throw file_error(path, 0, "too many 1-grams");
+    Header h{};
+    std::memcpy(h.magic, kMagic, sizeof kMagic);
+    h.version = kVersion;
+    h.endian = kEndianMarker;
+    h.order = static_cast<uint32_t>(counts.size());
+    h.vocab_capacity = static_cast<uint32_t>(counts[0] + 1);
+    h.unk = h.bos = h.eos = kNoWord;
+    for (size_t k = 0; k < counts.size(); ++k) h.counts[k] = counts[k];
+    uint64_t offset = align8(sizeof(Header));
+    h.offsets[0] = offset;
+    offset += sizeof(Entry) * h.vocab_capacity;
+    for (size_t k = 1; k < counts.size(); ++k) {
+      h.buckets[k] = table_buckets(counts[k]);
+      h.offsets[k] = offset;
+      offset += sizeof(Entry) * h.buckets[k];
+    }
+    h.buckets[0] = table_buckets(h.vocab_capacity);
+    h.vocab_offset = offset;
+    offset += sizeof(VocabSlot) * h.buckets[0];
+    h.string_offsets_offset = offset;
+    offset += sizeof(uint64_t) * (h.vocab_capacity + 1);
+    h.strings_offset = offset;
+    m.arena_.assign(offset / 8, 0);
+    char* base = reinterpret_cast<char*>(m.arena_.data());
+    std::memcpy(base, &h, sizeof h);
+    m.attach(base);
+    header = reinterpret_cast<Header*>(base);
+    for (size_t k = 0; k < counts.size(); ++k) tables[k] = reinterpret_cast<Entry*>(base + h.offsets[k]);
+    vocab = reinterpret_cast<VocabSlot*>(base + h.vocab_offset);
+    string_offsets = reinterpret_cast<uint64_t*>(base + h.string_offsets_offset);
+  };
+
+  auto on_ngram = [&](const ArpaNgram& g) {
+    const uint64_t flag = g.log10_backoff != 0.0f ? 1 : 0;
+    if (g.order == 1) {
+      const WordIndex id = insert_word(g.words[0], g.line);
+      tables[0][id] = Entry{flag, g.log10_prob, g.log10_backoff};
+      if (g.words[0] == "<unk>") header->unk = id;
+      if (g.words[0] == "<s>") header->bos = id;
+      if (g.words[0] == "</s>") header->eos = id;
+      return;
+    }
+    const int n = g.order;
+    ids.resize(n);
+    for (int i = 0; i < n; ++i) {
+      ids[i] = m.index(g.words[i]);
+      if (ids[i] == header->unk && g.words[i] != "<unk>")
+        throw file_error(path, g.line, fmt::format("word '{}' of this {}-gram is not in the 1-grams", g.words[i], n));
+    }
+    uint64_t key = seed(ids[n - 1]);
+    uint64_t suffix_key = key;
+    for (int i = n - 2; i >= 0; --i) {
+      key = extend(key, ids[i]);
+      if (i == 1) suffix_key = key;
+    }
+    Entry* table = tables[n - 1];
+    const uint64_t mask = header->buckets[n - 1] - 1;
+    for (uint64_t i = key & mask;; i = (i + 1) & mask) {
+      if (table[i].key == 0) {
+        table[i] = Entry{(key & ~uint64_t{1}) | flag, g.log10_prob, g.log10_backoff};
+        break;
+      }
+      if ((table[i].key ^ key) <= 1) throw file_error(path, g.line, fmt::format("duplicate {}-gram", n));
+    }
+    // The scorer walks contexts from short to long, so every n-gram's context and suffix
+    // must be listed; mark the context as extending (it matters for the state).
+    Entry* context;
+    if (n == 2) {
+      context = &tables[0][ids[0]];
+    } else {
+      uint64_t ckey = seed(ids[n - 2]);
+      for (int i = n - 3; i >= 0; --i) ckey = extend(ckey, ids[i]);
+      context = const_cast<Entry*>(m.find(n - 1, ckey));
+    }
+    if (!context) throw file_error(path, g.line, fmt::format("the context (first {} words) of this {}-gram is not listed", n - 1, n));
+    context->key |= 1;
+    if (n > 2 && !m.find(n - 1, suffix_key))
+      throw file_error(path, g.line, fmt::format("the suffix (last {} words) of this {}-gram is not listed", n - 1, n));
+  };
+
+  ArpaReader::read(path, on_header, on_ngram);
+  if (header->unk == kNoWord) {
+    std::fprintf(stderr, "w2v: warning: %s has no <unk>; OOV words get log10 p = -100\n", path.c_str());
+    const WordIndex id = insert_word("<unk>", 0);
+    tables[0][id] = Entry{0, -100.0f, 0.0f};
+    header->unk = id;
+  }
+  if (header->bos == kNoWord || header->eos == kNoWord)
+    throw file_error(path, 0, "the 1-grams must contain <s> and </s>");
+  header->counts[0] = header->vocab_size;
+  return model;
+}
+
+std::unique_ptr<NgramModel> NgramModel::from_binary(const std::string& path) {
+  std::unique_ptr<NgramModel> model(new NgramModel());
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw file_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
+  struct stat st {};
+  ::fstat(fd, &st);
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size < sizeof(Header)) {
+    ::close(fd);
+    throw file_error(path, 0, "not a w2v binary LM: file too small for the header");
+  }
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) throw file_error(path, 0, std::string("cannot mmap: ") + std::strerror(errno));
+  model->map_ = map;
+  model->map_size_ = size;
+  const auto* h = static_cast<const Header*>(map);
+  if (std::memcmp(h->magic, kMagic, sizeof kMagic) != 0) throw file_error(path, 0, "not a w2v binary LM (bad magic)");
+  if (h->endian != kEndianMarker)
+    throw file_error(path, 0, "binary LM was written on a machine of the other byte order; recompile it from the ARPA");
+  if (h->version != kVersion)
+    throw file_error(path, 0, fmt::format("binary LM format version {}, this w2v reads version {}", h->version, kVersion));
+  if (h->file_size != size)
+    throw file_error(path, 0, fmt::format("binary LM is truncated or padded: header says {} bytes, file has {}", h->file_size, size));
+  if (h->order < 1 || h->order > static_cast<uint32_t>(kMaxOrder) || h->strings_offset + h->strings_size != size ||
+      h->unk >= h->vocab_size || h->bos >= h->vocab_size || h->eos >= h->vocab_size)
+    throw file_error(path, 0, "binary LM header is inconsistent");
+  const char* base = static_cast<const char*>(map);
+  model->attach(base);
+  model->strings_ = base + h->strings_offset;
+  return model;
+}
+
+void NgramModel::write_binary(const std::string& path) const {
+  Header h = *header_;
+  const uint64_t strings_size = string_offsets_[h.vocab_size];
+  h.strings_size = strings_size;
+  h.file_size = h.strings_offset + strings_size;
+  const char* base = reinterpret_cast<const char*>(header_);
+  write_atomic(path, [&](std::ostream& out) {
+    out.write(reinterpret_cast<const char*>(&h), sizeof h);
+    out.write(base + sizeof h, static_cast<std::streamsize>(h.strings_offset - sizeof h));
+    out.write(strings_, static_cast<std::streamsize>(strings_size));
+  });
+}
+
+std::unique_ptr<NgramModel> NgramModel::load(const std::string& path) {
+  char magic[sizeof kMagic] = {};
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw file_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
+    in.read(magic, sizeof magic);
+  }
+  if (std::memcmp(magic, kMagic, sizeof kMagic) == 0) return from_binary(path);
+  return from_arpa(path);
+}
+
+std::unique_ptr<LanguageModel> load_language_model(const std::string& path) { return NgramModel::load(path); }
+
+}  // namespace w2v::lm

@@ -1,0 +1,82 @@
+// Back-off n-gram model with KenLM's query semantics, loaded from ARPA (plain or .gz) or from
+// w2v's memory-mapped binary format. Both loaders produce the very same in-memory layout
+// (probing hash tables keyed by 64-bit n-gram hashes, as KenLM's "probing" structure), so ARPA
+// and binary models score identically by construction.
+//
+// Scoring: log10 P(w | h) = log10 p(h_k w) + sum_{j>k} bo(h_j), h_k the longest listed context.
+// State minimisation: the next state is the longest suffix of (h w) that can still matter, i.e.
+// that extends to a longer n-gram or carries a non-zero backoff; equal states score equally.
+//
+// Binary format (native byte order, checked on load): a Header (magic "w2vNGRAM", version,
+// endianness marker, counts, table sizes, section offsets) followed by the unigram array,
+// one probing table per order >= 2, the vocabulary hash, string offsets and word strings.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lm/language_model.h"
+
+namespace w2v::lm {
+
+class NgramModel final : public LanguageModel {
+ public:
+  static std::unique_ptr<NgramModel> from_arpa(const std::string& path);
+  static std::unique_ptr<NgramModel> from_binary(const std::string& path);
+  // Binary if the file starts with the binary magic, ARPA (plain or gzip) otherwise.
+  static std::unique_ptr<NgramModel> load(const std::string& path);
+  ~NgramModel() override;
+
+  // Writes the binary format atomically.
+  void write_binary(const std::string& path) const;
+
+  int order() const override;
+  State begin() const override;
+  State null_context() const override { return State(); }
+  ScoreResult score(const State& state, WordIndex word) const override;
+  float finish(const State& state) const override;
+  WordIndex index(const std::string& word) const override;
+  WordIndex unk_index() const override;
+  size_t vocab_size() const override;
+
+  // score() that also reports the length of the n-gram it matched (1 = unigram), as KenLM's
+  // query prints it.
+  ScoreResult score(const State& state, WordIndex word, int* ngram_length) const;
+  WordIndex index(std::string_view word) const;
+  WordIndex bos_index() const;
+  WordIndex eos_index() const;
+  // Word string of a vocabulary id (ids follow the ARPA unigram order).
+  std::string_view word(WordIndex id) const;
+  // Number of n-grams of the given order (1-based) stored.
+  uint64_t ngram_count(int order) const;
+  // log10 probability and backoff of an n-gram given as ids in natural order; false if absent.
+  bool lookup(const std::vector<WordIndex>& ngram, float* log10_prob, float* log10_backoff) const;
+
+  struct Header;
+  struct Entry;
+  struct VocabSlot;
+
+ private:
+  NgramModel();
+  void attach(const char* base);
+  const Entry* find(int order, uint64_t key) const;
+
+  const Header* header_ = nullptr;
+  const Entry* tables_[kMaxOrder] = {};  // [0] unigrams indexed by id, [k] order k+1 probing table
+  const VocabSlot* vocab_ = nullptr;
+  const uint64_t* string_offsets_ = nullptr;
+  const char* strings_ = nullptr;
+
+  std::vector<uint64_t> arena_;  // ARPA-loaded: header and tables
+  std::string owned_strings_;    // ARPA-loaded: word strings
+  void* map_ = nullptr;          // binary-loaded: the mapping
+  size_t map_size_ = 0;
+};
+
+// The factory the decoders use: ARPA, ARPA.gz or binary, detected from the content.
+std::unique_ptr<LanguageModel> load_language_model(const std::string& path);
+
+}  // namespace w2v::lm
