@@ -13,7 +13,7 @@ namespace w2v::data {
 
 struct Batch {
   torch::Tensor source;          // [B, L] float32
-  torch::Tensor padding_mask;    // [B, L] bool, true = padding; undefined when nothing is padded
+  torch::Tensor padding_mask;    // [B, L] bool, true = padding; undefined in pretraining (pad = false)
   torch::Tensor target;          // [B, S] int64, right-padded with Dictionary::kPad; undefined without labels
   torch::Tensor target_lengths;  // [B] int64; undefined without labels
   std::vector<int64_t> ids;      // dataset indices, in row order
@@ -24,7 +24,7 @@ struct Batch {
 // fairseq's RawAudioDataset.collater on loaded items. pad = false: every item is cropped to
 // min(shortest, max_sample_size) at an independent uniform random offset, no mask.
 // pad = true: target length min(longest, max_sample_size); longer items cropped, shorter ones
-// zero-padded at the end with mask true there (a mask is set only if some item is padded).
+// zero-padded at the end with mask true there (the mask is always set, as fairseq does).
 // crop_seed alone decides the offsets. max_sample_size 0 = unlimited. targets may be empty.
 Batch collate(const std::vector<std::vector<float>>& audio,
               const std::vector<std::vector<int64_t>>& targets, std::vector<int64_t> ids,
