@@ -1,0 +1,58 @@
+// Convolutional feature encoder (fairseq ConvFeatureExtractionModel): waveform [B, L] ->
+// latent frames [B, C, T]. Each block is conv -> (dropout p=0) -> [norm] -> GELU, registered
+// under fairseq's Sequential indices so parameter names are the checkpoint keys:
+// conv_layers.i.0 = Conv1d, conv_layers.0.2 = GroupNorm ("default" mode, block 0 only),
+// conv_layers.i.2.1 = LayerNorm over channels ("layer_norm" mode, every block).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+
+#include "model/config.h"
+
+namespace w2v::model {
+
+// fairseq's Sequential(TransposeLast, Fp32LayerNorm, TransposeLast): a LayerNorm over the
+// channel axis of a [B, C, T] tensor; the LayerNorm sits at index "1".
+class TransposedLayerNormImpl : public torch::nn::Module {
+ public:
+  explicit TransposedLayerNormImpl(int64_t channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::LayerNorm norm_{nullptr};
+};
+TORCH_MODULE(TransposedLayerNorm);
+
+// One conv block; `norm` is "" (none), "group" or "layer".
+class ConvBlockImpl : public torch::nn::Module {
+ public:
+  ConvBlockImpl(int64_t in_channels, const ConvLayerSpec& spec, bool bias, const std::string& norm);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Conv1d conv_{nullptr};
+  torch::nn::GroupNorm group_norm_{nullptr};
+  TransposedLayerNorm layer_norm_{nullptr};
+};
+TORCH_MODULE(ConvBlock);
+
+class ConvFeatureExtractionModelImpl : public torch::nn::Module {
+ public:
+  // Uses extractor_mode, conv_feature_layers and conv_bias of `cfg`.
+  explicit ConvFeatureExtractionModelImpl(const Wav2Vec2Config& cfg);
+  // source [B, L] float -> [B, C, T] with T = conv_output_length(L).
+  torch::Tensor forward(const torch::Tensor& source);
+
+  const std::vector<ConvLayerSpec>& specs() const { return specs_; }
+
+ private:
+  std::vector<ConvLayerSpec> specs_;
+  torch::nn::ModuleList conv_layers_;
+};
+TORCH_MODULE(ConvFeatureExtractionModel);
+
+}  // namespace w2v::model
