@@ -1,0 +1,97 @@
+// The candidate pool shared by the beam-search decoders (flashlight's candidatesAdd/Store):
+// candidates scoring more than `threshold` below the running best are not kept; at the end of a
+// frame, equal-state candidates are merged (max or log-add of scores, the best one's history
+// kept) and the best `beam` survive. Hyp needs `double score` and a static
+// `int compare_state(const Hyp&, const Hyp&)` (three-way, over everything but score/history).
+// Buffers are reused across frames and utterances.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "lm/language_model.h"
+
+namespace w2v::decode {
+
+// Three-way order of LM states, for sorting equal states next to each other.
+inline int compare_lm_state(const lm::State& a, const lm::State& b) {
+  if (a.length != b.length) return a.length < b.length ? -1 : 1;
+  for (int i = 0; i < a.length; ++i)
+    if (a.words[i] != b.words[i]) return a.words[i] < b.words[i] ? -1 : 1;
+  return 0;
+}
+
+template <class Hyp>
+class CandidatePool {
+ public:
+  void reset() {
+    best_ = -std::numeric_limits<double>::infinity();
+    candidates_.clear();
+  }
+  double best() const { return best_; }
+
+  void add(double threshold, const Hyp& h) {
+    if (h.score >= best_) best_ = h.score;
+    if (h.score >= best_ - threshold) candidates_.push_back(h);
+  }
+
+  // Moves the surviving candidates into out; sorted best first when `sorted`.
+  void store(std::vector<Hyp>& out, int beam, double threshold, bool log_add, bool sorted) {
+    out.clear();
+    order_.clear();
+    const double floor = best_ - threshold;
+    for (int i = 0; i < static_cast<int>(candidates_.size()); ++i)
+      if (candidates_[i].score >= floor) order_.push_back(i);
+    // Equal states adjacent, best score first; the index breaks remaining ties so that results
+    // never depend on the sort implementation.
+    std::sort(order_.begin(), order_.end(), [&](int a, int b) {
+      int c = Hyp::compare_state(candidates_[a], candidates_[b]);
+      if (c != 0) return c > 0;
+      if (candidates_[a].score != candidates_[b].score) return candidates_[a].score > candidates_[b].score;
+      return a < b;
+    });
+    int kept = 0;
+    for (int i = 0; i < static_cast<int>(order_.size()); ++i) {
+      if (kept > 0 && Hyp::compare_state(candidates_[order_[kept - 1]], candidates_[order_[i]]) == 0) {
+        Hyp& into = candidates_[order_[kept - 1]];
+        double other = candidates_[order_[i]].score;  // <= into.score by the sort order
+        if (log_add) into.score = into.score + std::log1p(std::exp(other - into.score));
+      } else {
+        order_[kept++] = order_[i];
+      }
+    }
+    order_.resize(kept);
+    auto by_score = [&](int a, int b) {
+      if (candidates_[a].score != candidates_[b].score) return candidates_[a].score > candidates_[b].score;
+      return a < b;
+    };
+    int n = std::min(kept, beam);
+    if (sorted) {
+      std::partial_sort(order_.begin(), order_.begin() + n, order_.end(), by_score);
+    } else if (kept > beam) {
+      std::nth_element(order_.begin(), order_.begin() + n, order_.end(), by_score);
+    }
+    for (int i = 0; i < n; ++i) out.push_back(candidates_[order_[i]]);
+  }
+
+ private:
+  double best_ = -std::numeric_limits<double>::infinity();
+  std::vector<Hyp> candidates_;
+  std::vector<int> order_;
+};
+
+// Indices of the k largest entries of row (all when k >= n), best first; ties by lower index.
+inline void top_tokens(const float* row, int n, int k, std::vector<int>& idx) {
+  idx.resize(n);
+  for (int i = 0; i < n; ++i) idx[i] = i;
+  if (k < n) {
+    std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [row](int a, int b) {
+      return row[a] != row[b] ? row[a] > row[b] : a < b;
+    });
+    idx.resize(k);
+  }
+}
+
+}  // namespace w2v::decode

@@ -1,0 +1,65 @@
+#include "decode/result.h"
+
+#include <cmath>
+
+namespace w2v::decode {
+
+std::string DecodeResult::text() const {
+  std::string s;
+  for (const auto& w : words) {
+    if (!s.empty()) s += ' ';
+    s += w.word;
+  }
+  return s;
+}
+
+std::vector<int> collapse_path(const std::vector<int>& path, int blank) {
+  std::vector<int> out;
+  int prev = -1;
+  for (int token : path) {
+    if (token != prev && token != blank) out.push_back(token);
+    prev = token;
+  }
+  return out;
+}
+
+void set_span(WordSpan& w, int start_frame, int end_frame, const std::vector<int>& path, const Emissions& e,
+              const std::vector<double>& lse) {
+  w.start_frame = start_frame;
+  w.end_frame = end_frame;
+  w.start = start_frame * kFrameSeconds;
+  w.end = end_frame * kFrameSeconds;
+  double sum = 0;
+  for (int t = start_frame; t < end_frame; ++t) sum += e.at(t, path[t]) - lse[t];
+  w.confidence = end_frame > start_frame ? std::exp(sum / (end_frame - start_frame)) : 0.0;
+}
+
+std::vector<WordSpan> words_from_letters(const std::vector<int>& path, const TokenSet& tokens, const Emissions& e,
+                                         const std::vector<double>& lse) {
+  std::vector<WordSpan> words;
+  WordSpan current;
+  int start = -1, last = -1, prev = -1;
+  auto flush = [&] {
+    if (start >= 0) {
+      set_span(current, start, last + 1, path, e, lse);
+      words.push_back(std::move(current));
+    }
+    current = WordSpan();
+    start = -1;
+  };
+  for (int t = 0; t < static_cast<int>(path.size()); ++t) {
+    int token = path[t];
+    if (token == tokens.silence()) {
+      flush();
+    } else if (token != tokens.blank() && !tokens.is_special(token)) {
+      if (start < 0) start = t;
+      if (token != prev) current.word += tokens.symbol(token);
+      last = t;
+    }
+    prev = token;
+  }
+  flush();
+  return words;
+}
+
+}  // namespace w2v::decode
