@@ -4,11 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fmt/core.h>
+#include <fstream>
 #include <map>
 #include <random>
 
 #include "decode/lexicon_decoder.h"
 #include "decode/viterbi.h"
+#include "lm/ngram_model.h"
 #include "test_lm.h"
 #include "util/error.h"
 
@@ -42,7 +45,7 @@ double log_add(double a, double b) {
 // Exhaustive search over the decoder's hypothesis space (spec 8.3), no pruning, no merging.
 class Exhaustive {
  public:
-  Exhaustive(const TokenSet& tokens, const Lexicon& lex, const BigramLm& lm, BeamOptions opt, Emissions e)
+  Exhaustive(const TokenSet& tokens, const Lexicon& lex, const lm::LanguageModel& lm, BeamOptions opt, Emissions e)
       : tokens_(tokens), lex_(lex), lm_(lm), opt_(opt), e_(e) {
     for (int w = 0; w < lex.size(); ++w)
       for (const auto& s : lex.entries()[w].spellings) ends_[s].push_back(w);
@@ -127,7 +130,7 @@ class Exhaustive {
 
   const TokenSet& tokens_;
   const Lexicon& lex_;
-  const BigramLm& lm_;
+  const lm::LanguageModel& lm_;
   BeamOptions opt_;
   Emissions e_;
   std::map<std::vector<int>, std::vector<int>> ends_;  // spelling -> word ids
@@ -185,6 +188,56 @@ TEST(LexiconDecoder, MatchesExhaustiveSearch) {
   }
   EXPECT_EQ(compared, 18);
   EXPECT_GE(emitted, 12u);  // the best paths do emit words, so word scoring is exercised
+}
+
+// A back-off trigram ARPA (some bigrams/trigrams listed, the rest backing off) loaded by
+// w2v::lm: exercises real LM states (state minimisation) in the merge keys.
+std::string write_arpa(const std::vector<std::string>& words, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> p(-2.0f, -0.2f), bo(-0.8f, 0.0f);
+  std::vector<std::string> vocab = {"<unk>", "<s>", "</s>"};
+  vocab.insert(vocab.end(), words.begin(), words.end());
+  std::vector<std::string> uni, bi, tri;
+  for (const auto& w : vocab) uni.push_back(fmt::format("{:.4f}\t{}\t{:.4f}", w == "<s>" ? -99.0f : p(rng), w, bo(rng)));
+  for (const auto& a : vocab) {
+    for (const auto& b : vocab) {
+      if (b == "<s>" || a == "</s>" || (rng() % 2)) continue;
+      bi.push_back(fmt::format("{:.4f}\t{} {}\t{:.4f}", p(rng), a, b, bo(rng)));
+      for (const auto& c : vocab)
+        if (c != "<s>" && b != "</s>" && rng() % 3 == 0) tri.push_back(fmt::format("{:.4f}\t{} {} {}", p(rng), a, b, c));
+    }
+  }
+  std::string path = ::testing::TempDir() + fmt::format("/decode_test_{}.arpa", seed);
+  std::ofstream out(path);
+  out << "\\data\\\nngram 1=" << uni.size() << "\nngram 2=" << bi.size() << "\nngram 3=" << tri.size() << "\n\n";
+  out << "\\1-grams:\n";
+  for (const auto& l : uni) out << l << "\n";
+  out << "\n\\2-grams:\n";
+  for (const auto& l : bi) out << l << "\n";
+  out << "\n\\3-grams:\n";
+  for (const auto& l : tri) out << l << "\n";
+  out << "\n\\end\\\n";
+  return path;
+}
+
+TEST(LexiconDecoder, MatchesExhaustiveSearchWithArpaModel) {
+  TokenSet tokens(kSymbols);
+  Lexicon lex = Lexicon::parse("AB A B |\nBA B A |\nA A |\nCAB C A B |\nAC A C |\nB B |\n", "test.lex", tokens);
+  auto lm = lm::load_language_model(write_arpa(words_of(lex), 5));
+  BeamOptions opt = unbounded(1.7, -0.3, 0.2, -INFINITY);
+  for (unsigned seed = 0; seed < 5; ++seed) {
+    const int frames = 6 + seed % 2;
+    auto data = random_emissions(frames, tokens.size(), 77 + seed);
+    Emissions e{data.data(), frames, tokens.size()};
+    LexiconDecoder decoder(tokens, lex, *lm, opt);
+    auto results = decoder.decode(e);
+    ASSERT_FALSE(results.empty());
+    auto best = Exhaustive(tokens, lex, *lm, opt, e).run();
+    EXPECT_NEAR(results[0].score, best.score, 1e-4) << "seed " << seed;
+    std::vector<std::string> words;
+    for (const auto& w : results[0].words) words.push_back(w.word);
+    EXPECT_EQ(words, best.words) << "seed " << seed;
+  }
 }
 
 TEST(LexiconDecoder, ScoreDecomposesAndIsDeterministic) {
