@@ -14,24 +14,34 @@ int LexiconDecoder::Hyp::compare_state(const Hyp& a, const Hyp& b) {
   return 0;
 }
 
-LexiconDecoder::LexiconDecoder(const TokenSet& tokens, const Lexicon& lexicon, const lm::LanguageModel& lm,
-                               BeamOptions options)
-    : tokens_(tokens), lexicon_(lexicon), lm_(lm), opt_(options) {
-  const lm::State start = lm_.begin();
-  for (int w = 0; w < lexicon_.size(); ++w) {
-    const auto& entry = lexicon_.entries()[w];
-    lm_index_.push_back(lm_.index(entry.word));
+std::shared_ptr<const LexiconTrie> build_lexicon_trie(const Lexicon& lexicon, const lm::LanguageModel& lm) {
+  auto out = std::make_shared<LexiconTrie>();
+  const lm::State start = lm.begin();
+  for (int w = 0; w < lexicon.size(); ++w) {
+    const auto& entry = lexicon.entries()[w];
+    out->lm_index.push_back(lm.index(entry.word));
     if (entry.spellings.empty()) continue;
-    float score = lm_.score(start, lm_index_.back()).log10_prob;
+    float score = lm.score(start, out->lm_index.back()).log10_prob;
     for (const auto& spelling : entry.spellings) {
       // flashlight warns and drops a 7th homophone on one trie node; say which word it was.
-      if (!trie_.insert(spelling, w, score))
+      if (!out->trie.insert(spelling, w, score))
         fmt::print(stderr, "w2v: warning: lexicon word '{}': more than {} words share its spelling; this one is ignored\n",
                    entry.word, Trie::kMaxLabels);
     }
   }
-  trie_.smear();
+  out->trie.smear();
+  return out;
 }
+
+LexiconDecoder::LexiconDecoder(const TokenSet& tokens, const Lexicon& lexicon, const lm::LanguageModel& lm,
+                               std::shared_ptr<const LexiconTrie> trie, BeamOptions options)
+    : tokens_(tokens),
+      lexicon_(lexicon),
+      lm_(lm),
+      opt_(options),
+      shared_(std::move(trie)),
+      trie_(shared_->trie),
+      lm_index_(shared_->lm_index) {}
 
 std::vector<DecodeResult> LexiconDecoder::decode(const Emissions& e) {
   const int V = e.vocab;

@@ -5,6 +5,7 @@
 // Not thread-safe (reuses buffers); one decoder per thread, sharing the LM and lexicon.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "decode/beam.h"
@@ -16,15 +17,26 @@
 
 namespace w2v::decode {
 
+// The lexicon's trie for one LM: every spelling scored by log10 P(word | <s>), MAX-smeared, and
+// each lexicon word's LM vocabulary id. Read-only once built; decoders on several threads share it.
+struct LexiconTrie {
+  Trie trie;
+  std::vector<lm::WordIndex> lm_index;  // lexicon word id -> LM vocabulary id
+};
+std::shared_ptr<const LexiconTrie> build_lexicon_trie(const Lexicon& lexicon, const lm::LanguageModel& lm);
+
 class LexiconDecoder {
  public:
-  // Builds the trie: every spelling scored by log10 P(word | <s>) from `lm`, MAX-smeared.
-  LexiconDecoder(const TokenSet& tokens, const Lexicon& lexicon, const lm::LanguageModel& lm, BeamOptions options);
+  LexiconDecoder(const TokenSet& tokens, const Lexicon& lexicon, const lm::LanguageModel& lm, BeamOptions options)
+      : LexiconDecoder(tokens, lexicon, lm, build_lexicon_trie(lexicon, lm), options) {}
+  // `trie` must have been built from this lexicon and LM.
+  LexiconDecoder(const TokenSet& tokens, const Lexicon& lexicon, const lm::LanguageModel& lm,
+                 std::shared_ptr<const LexiconTrie> trie, BeamOptions options);
 
   // Best `nbest` hypotheses, best first. Words carry times and confidences.
   std::vector<DecodeResult> decode(const Emissions& e);
 
-  const Trie& trie() const { return trie_; }
+  const Trie& trie() const { return shared_->trie; }
 
  private:
   struct Hyp {
@@ -45,8 +57,9 @@ class LexiconDecoder {
   const Lexicon& lexicon_;
   const lm::LanguageModel& lm_;
   BeamOptions opt_;
-  Trie trie_;
-  std::vector<lm::WordIndex> lm_index_;  // lexicon word id -> LM vocabulary id
+  std::shared_ptr<const LexiconTrie> shared_;
+  const Trie& trie_;
+  const std::vector<lm::WordIndex>& lm_index_;
   std::vector<std::vector<Hyp>> frames_;  // frames_[t] = hypotheses after t emissions (+1 final)
   CandidatePool<Hyp> pool_;
   std::vector<int> top_;

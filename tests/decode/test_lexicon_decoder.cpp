@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 
 #include "decode/lexicon_decoder.h"
 #include "decode/viterbi.h"
@@ -198,15 +199,19 @@ std::string write_arpa(const std::vector<std::string>& words, unsigned seed) {
   std::vector<std::string> vocab = {"<unk>", "<s>", "</s>"};
   vocab.insert(vocab.end(), words.begin(), words.end());
   std::vector<std::string> uni, bi, tri;
+  std::set<std::pair<std::string, std::string>> listed;
   for (const auto& w : vocab) uni.push_back(fmt::format("{:.4f}\t{}\t{:.4f}", w == "<s>" ? -99.0f : p(rng), w, bo(rng)));
   for (const auto& a : vocab) {
     for (const auto& b : vocab) {
       if (b == "<s>" || a == "</s>" || (rng() % 2)) continue;
       bi.push_back(fmt::format("{:.4f}\t{} {}\t{:.4f}", p(rng), a, b, bo(rng)));
-      for (const auto& c : vocab)
-        if (c != "<s>" && b != "</s>" && rng() % 3 == 0) tri.push_back(fmt::format("{:.4f}\t{} {} {}", p(rng), a, b, c));
+      listed.emplace(a, b);
     }
   }
+  // A trigram needs its context and its suffix listed as bigrams.
+  for (const auto& [a, b] : listed)
+    for (const auto& c : vocab)
+      if (listed.count({b, c}) && rng() % 3 == 0) tri.push_back(fmt::format("{:.4f}\t{} {} {}", p(rng), a, b, c));
   std::string path = ::testing::TempDir() + fmt::format("/decode_test_{}.arpa", seed);
   std::ofstream out(path);
   out << "\\data\\\nngram 1=" << uni.size() << "\nngram 2=" << bi.size() << "\nngram 3=" << tri.size() << "\n\n";

@@ -1,0 +1,57 @@
+// One entry point for the three decoders, so that front ends (infer, transcribe, serve) pick a
+// decoder by name and decode many utterances on several threads.
+// DecoderFactory owns the shared, read-only parts (tokens, lexicon, LM); each thread gets its
+// own Decoder from make() because beam decoders reuse mutable buffers.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "decode/lexicon.h"
+#include "decode/options.h"
+#include "decode/result.h"
+#include "lm/language_model.h"
+
+namespace w2v::decode {
+
+struct LexiconTrie;
+
+enum class DecoderKind { kViterbi, kLexicon, kLexiconFree };
+
+// "viterbi" | "lexicon" | "lexicon-free"; w2v::Error otherwise.
+DecoderKind parse_decoder_kind(const std::string& name);
+
+class Decoder {
+ public:
+  virtual ~Decoder() = default;
+  // Best hypotheses first (exactly one for viterbi).
+  virtual std::vector<DecodeResult> decode(const Emissions& e) = 0;
+};
+
+class DecoderFactory {
+ public:
+  // lexicon_path is required for kLexicon, lm_path for kLexicon and kLexiconFree; both are
+  // ignored by kViterbi. Errors name the missing option or the bad file.
+  DecoderFactory(DecoderKind kind, std::vector<std::string> symbols, const std::string& lexicon_path,
+                 const std::string& lm_path, BeamOptions options);
+  ~DecoderFactory();
+
+  std::unique_ptr<Decoder> make() const;
+  const TokenSet& tokens() const { return tokens_; }
+  DecoderKind kind() const { return kind_; }
+
+ private:
+  DecoderKind kind_;
+  TokenSet tokens_;
+  std::unique_ptr<Lexicon> lexicon_;
+  std::unique_ptr<lm::LanguageModel> lm_;
+  std::shared_ptr<const LexiconTrie> trie_;
+  BeamOptions options_;
+};
+
+// Decodes every utterance on `threads` threads (one Decoder each); results in input order.
+std::vector<std::vector<DecodeResult>> decode_all(const DecoderFactory& factory, const std::vector<Emissions>& utterances,
+                                                  int threads);
+
+}  // namespace w2v::decode
