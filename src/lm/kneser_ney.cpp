@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <ostream>
 #include <unordered_map>
 
 #include "lm/arpa.h"
 #include "lm/language_model.h"
+#include "lm/letters.h"
 #include "lm/text_file.h"
 #include "util/error.h"
 
@@ -30,14 +32,6 @@ struct Corpus {
 };
 
 bool is_delimiter(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\0'; }
-
-size_t utf8_length(unsigned char c) {
-  if (c < 0x80) return 1;
-  if ((c >> 5) == 0x6) return 2;
-  if ((c >> 4) == 0xE) return 3;
-  if ((c >> 3) == 0x1E) return 4;
-  return 1;  // stray continuation byte: a token of its own rather than a silent merge
-}
 
 Corpus read_corpus(const std::string& path, const KneserNeyOptions& options, std::ostream* log) {
   Corpus c;
@@ -80,12 +74,8 @@ Corpus read_corpus(const std::string& path, const KneserNeyOptions& options, std
         add(word);
         continue;
       }
-      for (size_t k = 0; k < word.size();) {
-        size_t len = std::min(utf8_length(static_cast<unsigned char>(word[k])), word.size() - k);
-        add(word.substr(k, len));
-        k += len;
-      }
-      add("|");
+      for (std::string_view letter : utf8_characters(word)) add(letter);
+      add(kWordBoundary);
     }
     if (in.terminated()) c.ids.push_back(kEos);
   }
@@ -128,14 +118,21 @@ void count_order(const std::vector<WordIndex>& ids, Grams& g) {
     keys.push_back(k);
   });
   std::sort(keys.begin(), keys.end());
-  g.n = N;
+  static_assert(sizeof(std::array<WordIndex, N>) == N * sizeof(WordIndex));
+  // Deduplicate in place first so that the flat copy is allocated once, at its final size.
+  std::vector<uint32_t> raw;
+  size_t unique = 0;
   for (size_t i = 0; i < keys.size();) {
     size_t j = i + 1;
     while (j < keys.size() && keys[j] == keys[i]) ++j;
-    g.words.insert(g.words.end(), keys[i].begin(), keys[i].end());
-    g.raw.push_back(static_cast<uint32_t>(j - i));
+    keys[unique++] = keys[i];
+    raw.push_back(static_cast<uint32_t>(j - i));
     i = j;
   }
+  g.n = N;
+  g.words.resize(unique * N);
+  std::memcpy(g.words.data(), keys.data(), unique * sizeof keys[0]);
+  g.raw = std::move(raw);
 }
 
 void count_grams(const Corpus& c, int n, Grams& g) {
@@ -178,24 +175,30 @@ std::vector<uint32_t> suffix_index(const Grams& g, const Grams& lower) {
   return out;
 }
 
-// Index in `lower` of every n-gram's context (its first n-1 words). Within a run of n-grams with
-// the same last word the contexts ascend, so each search starts at the previous answer.
+// Index in `lower` of every n-gram's context (its first n-1 words), through an open-addressing
+// hash of `lower`'s records: one probe per n-gram instead of a cache-missing binary search.
 std::vector<uint32_t> context_index(const Grams& g, const Grams& lower) {
+  auto hash = [&](const WordIndex* w) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL;
+    for (int i = 0; i < lower.n; ++i) h = (h ^ w[i]) * 0xff51afd7ed558ccdULL, h ^= h >> 29;
+    return h;
+  };
+  size_t buckets = 2;
+  while (buckets < lower.size() * 2) buckets <<= 1;
+  const size_t mask = buckets - 1;
+  std::vector<uint32_t> slots(buckets, 0);  // record index + 1; 0 = empty
+  for (size_t i = 0; i < lower.size(); ++i) {
+    size_t b = hash(lower.at(i)) & mask;
+    while (slots[b]) b = (b + 1) & mask;
+    slots[b] = static_cast<uint32_t>(i + 1);
+  }
   std::vector<uint32_t> out(g.size());
-  size_t from = 0;
   for (size_t i = 0; i < g.size(); ++i) {
-    if (i == 0 || g.at(i)[0] != g.at(i - 1)[0]) from = 0;
     const WordIndex* key = g.at(i) + 1;
-    size_t lo = from, hi = lower.size();
-    while (lo < hi) {
-      size_t mid = lo + (hi - lo) / 2;
-      if (compare(lower.at(mid), key, lower.n) < 0)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-    out[i] = static_cast<uint32_t>(lo);
-    from = lo;
+    size_t b = hash(key) & mask;
+    // Every context is listed (windows are closed under prefixes), so the probe terminates.
+    while (compare(lower.at(slots[b] - 1), key, lower.n) != 0) b = (b + 1) & mask;
+    out[i] = slots[b] - 1;
   }
   return out;
 }

@@ -1,0 +1,113 @@
+// LM toolkit benchmark (plain timing, one thread):
+//   bench_lm generate MB OUT            synthetic corpus: Zipf words (50k types), 3..25 words/line
+//   bench_lm build CORPUS ORDER OUT     estimation time and peak resident memory
+//   bench_lm query MODEL SECONDS        load time and score() lookups/s on random word streams
+#include <fmt/core.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lm/kneser_ney.h"
+#include "lm/ngram_model.h"
+#include "lm/text_file.h"
+#include "util/error.h"
+
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
+int generate(double mb, const std::string& out) {
+  std::mt19937_64 rng(42);
+  const int types = 50000;
+  std::vector<double> weights(types);
+  for (int i = 0; i < types; ++i) weights[i] = 1.0 / std::pow(i + 1, 1.05);
+  std::discrete_distribution<int> word(weights.begin(), weights.end());
+  std::uniform_int_distribution<int> length(3, 25);
+  const size_t target = static_cast<size_t>(mb * 1e6);
+  w2v::lm::write_text_atomic(out, [&](std::ostream& os) {
+    std::string line;
+    size_t written = 0;
+    while (written < target) {
+      line.clear();
+      for (int i = 0, n = length(rng); i < n; ++i) {
+        if (i) line += ' ';
+        line += "w" + std::to_string(word(rng));
+      }
+      line += '\n';
+      os << line;
+      written += line.size();
+    }
+  });
+  return 0;
+}
+
+int build(const std::string& corpus, int order, const std::string& out) {
+  w2v::lm::KneserNeyOptions options;
+  options.order = order;
+  options.discount_fallback = {0.5, 1.0, 1.5};
+  const double start = now();
+  w2v::lm::KneserNeyStats stats = w2v::lm::estimate_kneser_ney(corpus, out, options, nullptr);
+  const double seconds = now() - start;
+  uint64_t ngrams = 0;
+  for (uint64_t k : stats.kept) ngrams += k;
+  fmt::print("build order={} tokens={} types={} ngrams={} seconds={:.2f} peak_rss_mb={:.0f}\n", order, stats.tokens,
+             stats.types, ngrams, seconds, peak_rss_mb());
+  return 0;
+}
+
+int query(const std::string& path, double seconds) {
+  const double start = now();
+  auto model = w2v::lm::NgramModel::load(path);
+  const double load = now() - start;
+  // Random streams of in-vocabulary words, a sentence every 20 words, scored like a decoder does.
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<w2v::lm::WordIndex> word(0, static_cast<w2v::lm::WordIndex>(model->vocab_size() - 1));
+  std::vector<w2v::lm::WordIndex> stream(1 << 20);
+  for (auto& w : stream) w = word(rng);
+  uint64_t lookups = 0;
+  double sum = 0;
+  const double begin = now();
+  double elapsed = 0;
+  w2v::lm::State state = model->begin();
+  while (elapsed < seconds) {
+    for (size_t i = 0; i < stream.size(); ++i) {
+      if (i % 20 == 0) state = model->begin();
+      auto r = model->score(state, stream[i]);
+      sum += r.log10_prob;
+      state = r.next;
+    }
+    lookups += stream.size();
+    elapsed = now() - begin;
+  }
+  fmt::print("query model={} load_seconds={:.3f} lookups_per_second={:.0f} threads=1 checksum={:.3f}\n", path, load,
+             lookups / elapsed, sum);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const std::vector<std::string> a(argv + 1, argv + argc);
+    if (a.size() == 3 && a[0] == "generate") return generate(std::stod(a[1]), a[2]);
+    if (a.size() == 4 && a[0] == "build") return build(a[1], std::stoi(a[2]), a[3]);
+    if (a.size() == 3 && a[0] == "query") return query(a[1], std::stod(a[2]));
+  } catch (const w2v::Error& e) {
+    fmt::print(stderr, "bench_lm: {}\n", e.what());
+    return 1;
+  }
+  fmt::print(stderr, "usage: bench_lm generate MB OUT | build CORPUS ORDER OUT | query MODEL SECONDS\n");
+  return 2;
+}
