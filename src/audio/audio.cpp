@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -19,6 +20,24 @@ struct SndfileCloser {
 };
 using SndfilePtr = std::unique_ptr<SNDFILE, SndfileCloser>;
 
+// libsndfile quietly shortens a WAV whose data chunk runs past the end of the file; its log
+// says "data : <declared> (should be <actual>)". A real size in the header that the file does
+// not hold means a truncated copy (streaming writers put 0 or ~4 GiB there instead).
+void check_wav_length(SNDFILE* f, const SF_INFO& sfinfo, const std::string& path) {
+  if ((sfinfo.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV) return;
+  char log[8192] = {0};
+  sf_command(f, SFC_GET_LOG_INFO, log, sizeof log);
+  const char* data = std::strstr(log, "\ndata : ");
+  if (!data) return;
+  long long declared = 0, actual = 0;
+  if (std::sscanf(data, "\ndata : %lld (should be %lld)", &declared, &actual) != 2) return;
+  if (declared > actual && declared < 0x7fff0000LL) {
+    sf_close(f);
+    throw file_error(path, 0, "truncated audio: WAV data chunk declares " + std::to_string(declared) +
+                                  " bytes, the file holds " + std::to_string(actual));
+  }
+}
+
 SndfilePtr open_read(const std::string& path, SF_INFO& sfinfo) {
   std::memset(&sfinfo, 0, sizeof sfinfo);
   SNDFILE* f = sf_open(path.c_str(), SFM_READ, &sfinfo);
@@ -27,6 +46,7 @@ SndfilePtr open_read(const std::string& path, SF_INFO& sfinfo) {
     sf_close(f);
     throw file_error(path, 0, "not a valid audio file (no channels or sample rate)");
   }
+  check_wav_length(f, sfinfo, path);
   return SndfilePtr(f);
 }
 
