@@ -1,0 +1,55 @@
+// fairseq's `ctc` criterion (spec 6.3): CTC loss on log_softmax of the model's [T, B, V]
+// logits, blank 0, summed over utterances; sample_size = utterances (sentence_avg) or target
+// tokens. Utterances whose target cannot be aligned to their frames are counted in
+// logging["impossible"] (with zero_infinity their loss and gradient are 0, else the loss is inf).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "data/dictionary.h"
+#include "train/contrastive_criterion.h"
+
+namespace w2v::train {
+
+class CtcCriterion {
+ public:
+  CtcCriterion(bool zero_infinity, bool sentence_avg, std::string post_process = "letter");
+
+  // logits [T, B, V]; frame_padding_mask [B, T] (true = padded) or undefined; target [B, S]
+  // padded with <pad>. logging: loss, ntokens, nsentences, sample_size, impossible.
+  CriterionResult operator()(const torch::Tensor& logits, const torch::Tensor& frame_padding_mask,
+                             const torch::Tensor& target) const;
+
+  // Greedy-decoding error counts for validation (fairseq's eval branch): c_errors/c_total
+  // over token ids (UER), w_errors/w_total over post-processed words (WER).
+  LoggingOutput greedy_errors(const torch::Tensor& logits, const torch::Tensor& frame_padding_mask,
+                              const torch::Tensor& target, const data::Dictionary& dictionary) const;
+
+ private:
+  bool zero_infinity_, sentence_avg_;
+  std::string post_process_;
+};
+
+// Frames a CTC alignment of `target` needs: its length plus one blank between equal neighbours.
+int64_t ctc_required_frames(const int64_t* target, int64_t length);
+
+// Levenshtein distance over any sequence (a local helper: eval comes after train).
+template <class T>
+size_t sequence_edit_distance(const std::vector<T>& a, const std::vector<T>& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min(std::min(row[j], row[j - 1]) + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace w2v::train
