@@ -5,7 +5,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "audio/audio.h"
 #include "audio/helpers.h"
@@ -421,6 +423,69 @@ TEST(Loader, WorkerErrorsReachTheConsumer) {
   });
   EXPECT_NE(e.find(victim), std::string::npos) << e;
   EXPECT_NE(e.find(set.tsv + ":3"), std::string::npos) << e;
+}
+
+
+std::set<std::string> lines_of(const std::string& path) {
+  const std::vector<std::string> v = read_labels(path);
+  return {v.begin(), v.end()};
+}
+
+// recipes/synth/make_corpus.sh: the same seed gives the same corpus, whether the fairseq files
+// come from `w2v manifest/labels/dict` or from the script's own writer; test sentences are held
+// out of train, valid and the LM text; one voice is heard only in test.
+TEST(SynthCorpus, DeterministicHeldOutAndLoadable) {
+  TempDir dir("w2v_corpus");
+  const std::string script = std::string(W2V_SOURCE_DIR) + "/recipes/synth/make_corpus.sh";
+  const std::string args = " --utterances 40 --task digits --seed 5 --test-percent 0.25 --noise-prob 0.5";
+  must_run("W2V=" + std::string(W2V_BINARY) + " " + script + " " + dir / "a" + args);
+  must_run("W2V=none " + script + " " + dir / "b" + args);
+  for (const std::string split : {"train", "valid", "test"}) {
+    for (const std::string ext : {".ltr", ".wrd"})
+      EXPECT_EQ(read_file(dir / "a/" + split + ext), read_file(dir / "b/" + split + ext)) << split << ext;
+    const Manifest a = Manifest::load(dir / "a/" + split + ".tsv"), b = Manifest::load(dir / "b/" + split + ".tsv");
+    ASSERT_EQ(a.entries.size(), b.entries.size());
+    for (size_t i = 0; i < a.entries.size(); ++i) {
+      EXPECT_EQ(a.entries[i].path, b.entries[i].path);
+      EXPECT_EQ(a.entries[i].num_samples, b.entries[i].num_samples);
+      EXPECT_EQ(read_file(a.full_path(i)), read_file(b.full_path(i))) << a.entries[i].path;
+      const audio::Info info = audio::info(a.full_path(i));
+      EXPECT_EQ(info.sample_rate, 16000);
+      EXPECT_EQ(info.channels, 1);
+    }
+  }
+  EXPECT_EQ(read_file(dir / "a/dict.ltr.txt"), read_file(dir / "b/dict.ltr.txt"));
+  EXPECT_EQ(read_file(dir / "a/lm.txt"), read_file(dir / "b/lm.txt"));
+
+  const std::set<std::string> test = lines_of(dir / "a/test.wrd");
+  EXPECT_EQ(test.size(), 10u);
+  for (const std::string other : {"train.wrd", "valid.wrd", "lm.txt"})
+    for (const std::string& s : lines_of(dir / "a/" + other)) EXPECT_EQ(test.count(s), 0u) << s << " in " << other;
+
+  std::map<std::string, std::set<std::string>> voices;  // split -> voices
+  const std::vector<std::string> rows = read_labels(dir / "a/utterances.tsv");
+  for (size_t i = 1; i < rows.size(); ++i) {
+    std::istringstream row(rows[i]);
+    std::string id, split, voice;
+    std::getline(row, id, '\t');
+    std::getline(row, split, '\t');
+    std::getline(row, voice, '\t');
+    voices[split].insert(voice);
+  }
+  size_t unseen = 0;
+  for (const std::string& v : voices["test"]) unseen += voices["train"].count(v) == 0;
+  EXPECT_GE(unseen, 1u);
+  EXPECT_GE(voices["train"].size(), 5u);
+
+  auto dict = std::make_shared<Dictionary>(Dictionary::load(dir / "a/dict.ltr.txt"));
+  DatasetOptions o;
+  o.pad = true;
+  AudioDataset ds(dir / "a/train.tsv", o, dir / "a/train.ltr", dict);
+  EXPECT_EQ(ds.size(), 28u);
+  for (size_t i = 0; i < ds.size(); ++i) {
+    EXPECT_EQ(static_cast<int64_t>(ds.load(i).size()), ds.num_samples(i));
+    for (int64_t t : ds.target(i)) EXPECT_NE(t, Dictionary::kUnk);
+  }
 }
 
 }  // namespace
