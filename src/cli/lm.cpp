@@ -1,0 +1,79 @@
+// w2v lm build|compile|query: KenLM-compatible n-gram LM toolkit (lmplz, build_binary, query).
+#include <fmt/core.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "cli/command.h"
+#include "lm/kneser_ney.h"
+#include "lm/ngram_model.h"
+#include "lm/query.h"
+
+namespace {
+
+W2V_COMMAND("lm", "n-gram language models: build (modified Kneser-Ney, like lmplz), compile (binary), query",
+            [](CLI::App& sub) {
+              sub.require_subcommand(1);
+              auto options = std::make_shared<w2v::lm::KneserNeyOptions>();
+              auto text = std::make_shared<std::string>();
+              auto output = std::make_shared<std::string>();
+              auto tokens = std::make_shared<std::string>("words");
+              CLI::App* build =
+                  sub.add_subcommand("build", "estimate an interpolated modified Kneser-Ney ARPA model from text");
+              build->add_option("text", *text, "corpus, one sentence per line (plain or .gz; '-' = stdin)")->required();
+              build->add_option("-o,--output", *output, "output ARPA (.gz to compress)")->required();
+              build->add_option("--order", options->order, "model order")->required();
+              build->add_option("--prune", options->prune,
+                                "drop n-grams with raw count <= t, one threshold per order (last repeats)");
+              build->add_option("--vocab-limit", options->vocab_limit, "keep only the V most frequent words");
+              // A flag plus a separate value option: an optional-value option would swallow the corpus path.
+              auto fallback = std::make_shared<bool>(false);
+              auto fallback_values = std::make_shared<std::vector<double>>();
+              build->add_flag("--discount-fallback", *fallback,
+                              "use fallback discounts for orders whose estimate fails (default 0.5 1 1.5)");
+              build->add_option("--fallback-discounts", *fallback_values,
+                                "fallback D1 [D2 [D3+]] (last repeats); implies --discount-fallback")
+                  ->expected(1, 3);
+              build->add_flag("--skip-symbols", options->skip_symbols, "treat <s>, </s>, <unk> in the text as whitespace");
+              build->add_option("--tokens", *tokens, "words, or letters: every character plus '|' after each word")
+                  ->check(CLI::IsMember({"words", "letters"}));
+
+              auto model_path = std::make_shared<std::string>();
+              auto binary_out = std::make_shared<std::string>();
+              CLI::App* compile = sub.add_subcommand("compile", "convert an ARPA model to the memory-mapped binary format");
+              compile->add_option("arpa", *model_path, "ARPA or ARPA.gz")->required();
+              compile->add_option("-o,--output", *binary_out, "output binary model")->required();
+
+              auto query_model = std::make_shared<std::string>();
+              auto no_context = std::make_shared<bool>(false);
+              auto input = std::make_shared<std::string>("-");
+              CLI::App* query = sub.add_subcommand("query", "score text like KenLM's query: per-line log10 and perplexity");
+              query->add_option("model", *query_model, "ARPA, ARPA.gz or binary model")->required();
+              query->add_option("--input", *input, "text to score (default stdin)");
+              query->add_flag("-n", *no_context, "no <s> context and no </s> (KenLM query -n)");
+
+              return [=] {
+                if (build->parsed()) {
+                  if (!fallback_values->empty())
+                    options->discount_fallback = *fallback_values;
+                  else if (*fallback)
+                    options->discount_fallback = {0.5, 1.0, 1.5};
+                  options->letters = *tokens == "letters";
+                  auto start = std::chrono::steady_clock::now();
+                  w2v::lm::estimate_kneser_ney(*text, *output, *options, &std::cerr);
+                  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                  fmt::print(stderr, "wrote {} in {:.1f} s\n", *output, seconds);
+                } else if (compile->parsed()) {
+                  auto model = w2v::lm::NgramModel::from_arpa(*model_path);
+                  model->write_binary(*binary_out);
+                  fmt::print(stderr, "wrote {}: order {}, {} words\n", *binary_out, model->order(), model->vocab_size());
+                } else if (query->parsed()) {
+                  auto model = w2v::lm::NgramModel::load(*query_model);
+                  w2v::lm::query_text(*model, *input, &std::cout, !*no_context);
+                  std::cout.flush();
+                }
+                return 0;
+              };
+            });
+
+}  // namespace
