@@ -14,6 +14,13 @@ int LexiconDecoder::Hyp::compare_state(const Hyp& a, const Hyp& b) {
   return 0;
 }
 
+size_t LexiconDecoder::Hyp::hash_state(const Hyp& h) {
+  size_t x = lm::StateHash()(h.lm_state);
+  x = hash_mix(x, static_cast<uint64_t>(h.node));
+  x = hash_mix(x, static_cast<uint64_t>(h.token));
+  return hash_mix(x, h.prev_blank);
+}
+
 std::shared_ptr<const LexiconTrie> build_lexicon_trie(const Lexicon& lexicon, const lm::LanguageModel& lm) {
   auto out = std::make_shared<LexiconTrie>();
   const lm::State start = lm.begin();
@@ -61,6 +68,8 @@ std::vector<DecodeResult> LexiconDecoder::decode(const Emissions& e) {
   for (int t = 0; t < e.frames; ++t) {
     const float* row = e.row(t);
     top_tokens(row, V, k, top_);
+    in_top_.assign(V, 0);
+    for (int n : top_) in_top_[n] = 1;
     pool_.reset();
     const auto& prev_frame = frames_[t];
     for (int h = 0; h < static_cast<int>(prev_frame.size()); ++h) {
@@ -68,10 +77,14 @@ std::vector<DecodeResult> LexiconDecoder::decode(const Emissions& e) {
       const int prev_node = prev.node;
       const double look = prev_node == Trie::kRoot ? 0.0 : trie_.max_score(prev_node);
 
-      // (1) Extend by a child token of the current trie node.
-      for (int n : top_) {
-        const int next = trie_.child(prev_node, n);
-        if (next < 0) continue;
+      // (1) Extend by a child token of the current trie node that is among the frame's top tokens.
+      // Walking the node's children (sorted by token) instead of flashlight's top-k list gives
+      // the same candidates; only their order differs, which matters for exact score ties only.
+      const int first_child = trie_.first_child(prev_node), end_child = first_child + trie_.num_children(prev_node);
+      for (int c = first_child; c < end_child; ++c) {
+        const int n = trie_.child_token(c);
+        if (!in_top_[n]) continue;
+        const int next = trie_.child_node(c);
         const double am = row[n];
         const double score = prev.score + am + (n == sil ? opt_.sil_score : 0.0);
         if ((prev.prev_blank || n != prev.token) && trie_.has_children(next)) {

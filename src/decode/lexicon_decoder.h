@@ -49,6 +49,7 @@ class LexiconDecoder {
     bool prev_blank;
     double am_score, lm_score;
     static int compare_state(const Hyp& a, const Hyp& b);
+    static size_t hash_state(const Hyp& h);
   };
 
   DecodeResult backtrack(int final_index, const Emissions& e, const std::vector<double>& lse) const;
@@ -63,6 +64,7 @@ class LexiconDecoder {
   std::vector<std::vector<Hyp>> frames_;  // frames_[t] = hypotheses after t emissions (+1 final)
   CandidatePool<Hyp> pool_;
   std::vector<int> top_;
+  std::vector<char> in_top_;  // in_top_[token]: among this frame's beam_size_token best
 };
 
 }  // namespace w2v::decode

@@ -11,6 +11,12 @@ int LexiconFreeDecoder::Hyp::compare_state(const Hyp& a, const Hyp& b) {
   return 0;
 }
 
+size_t LexiconFreeDecoder::Hyp::hash_state(const Hyp& h) {
+  size_t x = lm::StateHash()(h.lm_state);
+  x = hash_mix(x, static_cast<uint64_t>(h.token));
+  return hash_mix(x, h.prev_blank);
+}
+
 LexiconFreeDecoder::LexiconFreeDecoder(const TokenSet& tokens, const lm::LanguageModel& lm, BeamOptions options)
     : tokens_(tokens), lm_(lm), opt_(options) {
   for (int i = 0; i < tokens_.size(); ++i) lm_index_.push_back(lm_.index(tokens_.symbol(i)));

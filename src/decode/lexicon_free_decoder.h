@@ -29,6 +29,7 @@ class LexiconFreeDecoder {
     bool prev_blank;
     double am_score, lm_score;
     static int compare_state(const Hyp& a, const Hyp& b);
+    static size_t hash_state(const Hyp& h);
   };
 
   const TokenSet& tokens_;

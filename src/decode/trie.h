@@ -21,14 +21,12 @@ class Trie {
   // MAX smearing, then freezes the children into sorted flat arrays.
   void smear();
 
-  // Child of node reached by token, or -1.
-  int child(int node, int token) const {
-    const Node& n = nodes_[node];
-    for (int i = n.first_child, e = n.first_child + n.num_children; i < e; ++i)
-      if (child_token_[i] == token) return child_node_[i];
-    return -1;
-  }
   bool has_children(int node) const { return nodes_[node].num_children > 0; }
+  // Children as a range [first_child, first_child + num_children) of (child_token, child_node).
+  int first_child(int node) const { return nodes_[node].first_child; }
+  int num_children(int node) const { return nodes_[node].num_children; }
+  int child_token(int i) const { return child_token_[i]; }
+  int child_node(int i) const { return child_node_[i]; }
   float max_score(int node) const { return nodes_[node].max_score; }
   const std::vector<int>& words(int node) const { return nodes_[node].words; }
   const std::vector<float>& scores(int node) const { return nodes_[node].scores; }
