@@ -1,5 +1,7 @@
 #include "model/feature_extractor.h"
 
+#include "model/gelu.h"
+
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/init.h>
 
@@ -36,7 +38,7 @@ torch::Tensor ConvBlockImpl::forward(const torch::Tensor& x) {
   } else if (layer_norm_) {
     y = layer_norm_->forward(y);
   }
-  return torch::gelu(y);
+  return model::gelu(y);
 }
 
 ConvFeatureExtractionModelImpl::ConvFeatureExtractionModelImpl(const Wav2Vec2Config& cfg) : specs_(cfg.conv_layers()) {

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "model/gelu.h"
+
 namespace w2v::model {
 
 WeightNormConv1dImpl::WeightNormConv1dImpl(int64_t channels, int64_t kernel, int64_t groups)
@@ -26,7 +28,7 @@ PositionalConvImpl::PositionalConvImpl(int64_t channels, int64_t kernel, int64_t
 torch::Tensor PositionalConvImpl::forward(const torch::Tensor& x) {
   auto y = conv_->forward(x.transpose(1, 2));
   if (kernel_ % 2 == 0) y = y.narrow(2, 0, y.size(2) - 1);  // SamePad
-  return torch::gelu(y).transpose(1, 2);
+  return model::gelu(y).transpose(1, 2);
 }
 
 namespace {
@@ -62,7 +64,7 @@ TransformerSentenceEncoderLayerImpl::TransformerSentenceEncoderLayerImpl(const W
 
 torch::Tensor TransformerSentenceEncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& padding_mask) {
   auto ffn = [&](const torch::Tensor& h) {
-    return fc2->forward(dropout2_->forward(torch::gelu(fc1->forward(h))));
+    return fc2->forward(dropout2_->forward(model::gelu(fc1->forward(h))));
   };
   if (layer_norm_first_) {
     auto h = x + dropout1_->forward(self_attn->forward(self_attn_layer_norm->forward(x), padding_mask));
