@@ -1,0 +1,44 @@
+#include "decode/chunking.h"
+
+#include <algorithm>
+#include <string>
+
+#include "util/error.h"
+
+namespace w2v::decode {
+
+std::vector<Chunk> plan_chunks(int64_t samples, int64_t chunk_samples, int64_t overlap_samples,
+                               const FrameGeometry& g) {
+  const int64_t core = chunk_samples / g.stride * g.stride;
+  const int64_t overlap = (overlap_samples + g.stride - 1) / g.stride * g.stride;
+  if (core < g.stride)
+    throw Error("chunk length: expected at least " + std::to_string(g.stride) + " samples, got " +
+                std::to_string(chunk_samples));
+  if (overlap < g.receptive - g.stride)
+    throw Error("chunk overlap: expected at least " + std::to_string(g.receptive - g.stride) +
+                " samples (the feature encoder's receptive field beyond one stride), got " +
+                std::to_string(overlap_samples));
+  const int64_t total = g.frames(samples);
+  std::vector<Chunk> chunks;
+  for (int64_t begin = 0; begin == 0 || begin < samples; begin += core) {
+    Chunk c;
+    c.start = std::max<int64_t>(0, begin - overlap);
+    c.length = std::min(samples, begin + core + overlap) - c.start;
+    c.keep_begin = std::min(total, begin / g.stride);
+    c.keep_end = begin + core >= samples ? total : std::min(total, (begin + core) / g.stride);
+    chunks.push_back(c);
+    if (c.keep_end == total) break;
+  }
+  return chunks;
+}
+
+void append_chunk(const Chunk& chunk, const float* emissions, int64_t frames, int vocab, const FrameGeometry& g,
+                  std::vector<float>& out) {
+  const int64_t offset = chunk.start / g.stride;
+  if (chunk.keep_end - offset > frames)
+    throw Error("chunk at sample " + std::to_string(chunk.start) + ": the model returned " + std::to_string(frames) +
+                " frames, expected at least " + std::to_string(chunk.keep_end - offset));
+  out.insert(out.end(), emissions + (chunk.keep_begin - offset) * vocab, emissions + (chunk.keep_end - offset) * vocab);
+}
+
+}  // namespace w2v::decode

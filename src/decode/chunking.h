@@ -1,0 +1,39 @@
+// Long audio in pieces: the model sees windows of bounded length, and the emissions of their
+// centres are stitched into one [T, V] sequence for the whole file, so that decoding (and word
+// times) run over the file as if it had been processed at once. Each window extends `overlap`
+// samples beyond its core on both sides, so every kept frame has context on both sides (except
+// at the file's ends). Frame f covers samples [f·stride, f·stride + receptive) - wav2vec 2.0's
+// feature encoder: stride 320, receptive field 400 - so a window starting at a multiple of the
+// stride yields frames aligned with the whole file's.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace w2v::decode {
+
+struct FrameGeometry {
+  int64_t stride = 320;
+  int64_t receptive = 400;
+  // Frames of a signal of `samples` samples (0 when shorter than one receptive field).
+  int64_t frames(int64_t samples) const { return samples < receptive ? 0 : (samples - receptive) / stride + 1; }
+};
+
+struct Chunk {
+  int64_t start = 0, length = 0;         // window in samples
+  int64_t keep_begin = 0, keep_end = 0;  // global frames taken from this window's output
+};
+
+// Windows covering `samples`: cores of chunk_samples (rounded down to a multiple of the stride),
+// each widened by overlap_samples (rounded up to a multiple of the stride) on both sides.
+// Throws w2v::Error when the core is shorter than one stride or the overlap cannot cover the
+// receptive field of a core's last frame.
+std::vector<Chunk> plan_chunks(int64_t samples, int64_t chunk_samples, int64_t overlap_samples,
+                               const FrameGeometry& geometry = {});
+
+// Appends the kept frames of one window's output (`frames` × vocab, row-major, frame 0 at
+// sample chunk.start) to `out`.
+void append_chunk(const Chunk& chunk, const float* emissions, int64_t frames, int vocab, const FrameGeometry& geometry,
+                  std::vector<float>& out);
+
+}  // namespace w2v::decode
