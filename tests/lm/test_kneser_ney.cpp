@@ -174,17 +174,33 @@ TEST_P(KneserNeyVsReference, SameArpaAndPerplexity) {
   }
   write_file_atomic(dir.file("heldout.txt"), heldout);
   auto model = NgramModel::load(dir.file("ours.arpa.gz"));
-  std::ostringstream ours;
   QuerySummary sum = query_text(*model, dir.file("heldout.txt"), nullptr);
   ASSERT_EQ(test::run(test::oracle("ngram_ref.py") + " query " + dir.file("ref.arpa") + " < " +
                       dir.file("heldout.txt") + " > " + dir.file("ref.query")),
             0);
   std::istringstream ref(read_file(dir.file("ref.query")));
-  std::string line, tag;
+  std::string line;
   double ppl_in = 0, ppl_ex = 0;
   uint64_t oovs = 0, tokens = 0;
+  std::vector<double> ref_totals;
   while (std::getline(ref, line))
-    if (line.rfind("ppl ", 0) == 0) std::istringstream(line.substr(4)) >> ppl_in >> ppl_ex >> oovs >> tokens;
+    if (line.rfind("ppl ", 0) == 0)
+      std::istringstream(line.substr(4)) >> ppl_in >> ppl_ex >> oovs >> tokens;
+    else
+      ref_totals.push_back(std::stod(line));
+  // Per sentence: our state-minimised scoring vs the reference's full-history back-off formula.
+  std::ostringstream printed;
+  query_text(*model, dir.file("heldout.txt"), &printed);
+  std::istringstream lines(printed.str());
+  size_t sentence = 0;
+  while (std::getline(lines, line)) {
+    const size_t at = line.find("Total: ");
+    if (at == std::string::npos) continue;
+    ASSERT_LT(sentence, ref_totals.size());
+    EXPECT_NEAR(std::stod(line.substr(at + 7)), ref_totals[sentence], 1e-4) << "sentence " << sentence;
+    ++sentence;
+  }
+  EXPECT_EQ(sentence, ref_totals.size());
   EXPECT_EQ(sum.tokens, tokens);
   EXPECT_EQ(sum.oovs, oovs);
   EXPECT_NEAR(std::log10(sum.perplexity_including_oovs()), std::log10(ppl_in), 1e-4);

@@ -4,8 +4,10 @@
 
 #include <cmath>
 #include <fstream>
+#include <random>
 #include <sstream>
 
+#include "lm/kneser_ney.h"
 #include "lm/ngram_model.h"
 #include "test_util.h"
 #include "util/error.h"
@@ -106,6 +108,75 @@ TEST(NgramModel, BinaryEqualsArpaOnEveryNgramAndQuery) {
         EXPECT_EQ(p1, p2);
         EXPECT_EQ(b1, b2);
       });
+}
+
+TEST(NgramModel, BinaryEqualsArpaOnRandomOrder4Model) {
+  test::ScratchDir dir;
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> word(0, 60), length(0, 12);
+  std::string text;
+  for (int s = 0; s < 400; ++s) {
+    for (int i = 0, n = length(rng); i < n; ++i) text += "w" + std::to_string(word(rng) * word(rng) / 60) + " ";
+    text += "\n";
+  }
+  write_file_atomic(dir.file("corpus.txt"), text);
+  KneserNeyOptions o;
+  o.order = 4;
+  o.prune = {0, 0, 1};
+  o.discount_fallback = {0.5, 1.0, 1.5};
+  estimate_kneser_ney(dir.file("corpus.txt"), dir.file("lm.arpa"), o, nullptr);
+  auto arpa = NgramModel::from_arpa(dir.file("lm.arpa"));
+  arpa->write_binary(dir.file("lm.bin"));
+  auto bin = NgramModel::from_binary(dir.file("lm.bin"));
+  size_t checked = 0;
+  ArpaReader::read(
+      dir.file("lm.arpa"), [](const std::vector<uint64_t>&) {},
+      [&](const ArpaNgram& g) {
+        std::vector<WordIndex> ids;
+        for (auto w : g.words) ids.push_back(bin->index(w));
+        float p1, b1, p2, b2;
+        ASSERT_TRUE(arpa->lookup(ids, &p1, &b1));
+        ASSERT_TRUE(bin->lookup(ids, &p2, &b2));
+        ASSERT_EQ(p1, g.log10_prob);
+        ASSERT_EQ(b1, g.log10_backoff);
+        ASSERT_EQ(p1, p2);
+        ASSERT_EQ(b1, b2);
+        ++checked;
+      });
+  EXPECT_GT(checked, 1000u);
+  // Scores and states along random word streams (OOVs included) are identical too.
+  std::uniform_int_distribution<WordIndex> id(0, static_cast<WordIndex>(arpa->vocab_size() + 3));
+  State s1 = arpa->begin(), s2 = bin->begin();
+  for (int i = 0; i < 20000; ++i) {
+    const WordIndex w = id(rng);
+    ScoreResult r1 = arpa->score(s1, w), r2 = bin->score(s2, w);
+    ASSERT_EQ(r1.log10_prob, r2.log10_prob);
+    ASSERT_EQ(r1.next, r2.next);
+    s1 = r1.next;
+    s2 = r2.next;
+    if (i % 15 == 0) {
+      ASSERT_EQ(arpa->finish(s1), bin->finish(s2));
+      s1 = arpa->begin();
+      s2 = bin->begin();
+    }
+  }
+}
+
+TEST(NgramModel, ReadsSrilmConventions) {
+  test::ScratchDir dir;
+  // SRILM writes -99 for <s>, may omit <unk>, and uses spaces; -inf is a valid value.
+  write_file_atomic(dir.file("srilm.arpa"),
+                    "\\data\\\nngram 1=4\nngram 2=2\n\n\\1-grams:\n-99 <s> -0.5\n-1 a -0.25\n-1 </s>\n-inf b\n\n"
+                    "\\2-grams:\n-0.2 <s> a\n-0.3 a </s>\n\n\\end\\\n");
+  auto m = NgramModel::load(dir.file("srilm.arpa"));
+  EXPECT_EQ(m->vocab_size(), 5u);  // <unk> appended
+  EXPECT_EQ(m->index(std::string("zzz")), m->unk_index());
+  State s = m->begin();
+  ScoreResult a = m->score(s, m->index(std::string("a")));
+  EXPECT_FLOAT_EQ(a.log10_prob, -0.2f);
+  EXPECT_FLOAT_EQ(m->finish(a.next), -0.3f);
+  EXPECT_FLOAT_EQ(m->score(s, m->unk_index()).log10_prob, -100.0f - 0.5f);
+  EXPECT_EQ(m->score(s, m->index(std::string("b"))).log10_prob, -INFINITY);
 }
 
 TEST(NgramModel, ReadsGzipAndDetectsFormat) {
