@@ -289,7 +289,7 @@ std::unique_ptr<NgramModel> NgramModel::from_arpa(const std::string& path) {
     ids.resize(n);
     for (int i = 0; i < n; ++i) {
       ids[i] = m.index(g.words[i]);
-      if (ids[i] == header->unk && g.words[i] != "<unk>")
+      if (ids[i] == kNoWord || (ids[i] == header->unk && g.words[i] != "<unk>"))
         throw file_error(path, g.line, fmt::format("word '{}' of this {}-gram is not in the 1-grams", g.words[i], n));
     }
     uint64_t key = seed(ids[n - 1]);
@@ -363,6 +363,14 @@ std::unique_ptr<NgramModel> NgramModel::from_binary(const std::string& path) {
   if (h->order < 1 || h->order > static_cast<uint32_t>(kMaxOrder) || h->strings_offset + h->strings_size != size ||
       h->unk >= h->vocab_size || h->bos >= h->vocab_size || h->eos >= h->vocab_size)
     throw file_error(path, 0, "binary LM header is inconsistent");
+  bool inside = h->vocab_offset + sizeof(VocabSlot) * h->buckets[0] <= h->string_offsets_offset &&
+                h->string_offsets_offset + sizeof(uint64_t) * (h->vocab_size + 1) <= h->strings_offset &&
+                h->offsets[0] + sizeof(Entry) * h->vocab_size <= size;
+  for (uint32_t k = 1; k < h->order; ++k)
+    inside = inside && (h->buckets[k] & (h->buckets[k] - 1)) == 0 && h->buckets[k] > 0 &&
+             h->offsets[k] + sizeof(Entry) * h->buckets[k] <= h->vocab_offset;
+  if (!inside || (h->buckets[0] & (h->buckets[0] - 1)) != 0 || h->buckets[0] == 0)
+    throw file_error(path, 0, "binary LM sections lie outside the file or have invalid sizes");
   const char* base = static_cast<const char*>(map);
   model->attach(base);
   model->strings_ = base + h->strings_offset;

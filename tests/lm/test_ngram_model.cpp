@@ -179,6 +179,35 @@ TEST(NgramModel, ReadsSrilmConventions) {
   EXPECT_EQ(m->score(s, m->index(std::string("b"))).log10_prob, -INFINITY);
 }
 
+TEST(NgramModel, BinaryHeaderIsChecked) {
+  test::ScratchDir dir;
+  NgramModel::from_arpa(kExample)->write_binary(dir.file("lm.bin"));
+  const std::string good = read_file(dir.file("lm.bin"));
+  auto error_with = [&](std::string bytes) {
+    write_file_atomic(dir.file("bad.bin"), bytes);
+    try {
+      NgramModel::from_binary(dir.file("bad.bin"));
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string f = dir.file("bad.bin") + ": ";
+  EXPECT_EQ(error_with(good.substr(0, good.size() - 8)),
+            f + "binary LM is truncated or padded: header says " + std::to_string(good.size()) + " bytes, file has " +
+                std::to_string(good.size() - 8));
+  std::string v2 = good;
+  v2[8] = 2;  // version field follows the 8-byte magic
+  EXPECT_EQ(error_with(v2), f + "binary LM format version 2, this w2v reads version 1");
+  std::string swapped = good;
+  std::swap(swapped[12], swapped[15]);  // endianness marker 0x01020304 byte-swapped
+  std::swap(swapped[13], swapped[14]);
+  EXPECT_EQ(error_with(swapped), f + "binary LM was written on a machine of the other byte order; recompile it from the ARPA");
+  std::string magic = good;
+  magic[0] = 'x';
+  EXPECT_EQ(error_with(magic), f + "not a w2v binary LM (bad magic)");
+}
+
 TEST(NgramModel, ReadsGzipAndDetectsFormat) {
   test::ScratchDir dir;
   ASSERT_EQ(test::run("gzip -c " + kExample + " > " + dir.file("lm.arpa.gz")), 0);
