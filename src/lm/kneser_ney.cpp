@@ -250,18 +250,17 @@ void validate(const KneserNeyOptions& o) {
     throw Error(fmt::format("--prune: {} thresholds given for an order-{} model", o.prune.size(), o.order));
   for (size_t i = 1; i < o.prune.size(); ++i)
     if (o.prune[i] < o.prune[i - 1]) throw Error("--prune: thresholds must be non-decreasing");
-  if (o.discount_fallback.size() > 3) throw Error("--discount-fallback takes at most three values");
+  if (o.discount_fallback.size() > 3) throw Error("--fallback-discounts takes at most three values");
   for (size_t k = 0; k < o.discount_fallback.size(); ++k)
     if (!(o.discount_fallback[k] >= 0 && o.discount_fallback[k] <= double(k + 1)))
-      throw Error(fmt::format("--discount-fallback: D{} must lie in [0, {}], got {}", k + 1, k + 1,
+      throw Error(fmt::format("--fallback-discounts: D{} must lie in [0, {}], got {}", k + 1, k + 1,
                               o.discount_fallback[k]));
 }
 
 }  // namespace
 
 KneserNeyStats estimate_kneser_ney(const std::string& corpus_path, const std::string& arpa_out,
-                                   const KneserNeyOptions& options_in, std::ostream* log) {
-  KneserNeyOptions options = options_in;
+                                   const KneserNeyOptions& options, std::ostream* log) {
   validate(options);
   const int N = options.order;
   Corpus corpus = read_corpus(corpus_path, options, log);

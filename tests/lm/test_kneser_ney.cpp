@@ -108,7 +108,7 @@ TEST(KneserNey, ClearErrors) {
   EXPECT_EQ(error(kExampleText), "--prune: thresholds must be non-decreasing");
   o.prune = {};
   o.discount_fallback = {0.5, 2.5};
-  EXPECT_EQ(error(kExampleText), "--discount-fallback: D2 must lie in [0, 2], got 2.5");
+  EXPECT_EQ(error(kExampleText), "--fallback-discounts: D2 must lie in [0, 2], got 2.5");
 }
 
 // Random corpus: Zipf-distributed words, sentences of 0..max_len words, always '\n'-terminated.
