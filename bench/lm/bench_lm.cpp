@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <random>
 #include <string>
@@ -21,6 +22,13 @@ namespace {
 
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// CPU seconds of this process: on a shared machine wall time measures the neighbours too.
+double cpu() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
 double peak_rss_mb() {
@@ -58,20 +66,20 @@ int build(const std::string& corpus, int order, const std::string& out) {
   w2v::lm::KneserNeyOptions options;
   options.order = order;
   options.discount_fallback = {0.5, 1.0, 1.5};
-  const double start = now();
+  const double start = now(), start_cpu = cpu();
   w2v::lm::KneserNeyStats stats = w2v::lm::estimate_kneser_ney(corpus, out, options, nullptr);
-  const double seconds = now() - start;
+  const double seconds = now() - start, cpu_seconds = cpu() - start_cpu;
   uint64_t ngrams = 0;
   for (uint64_t k : stats.kept) ngrams += k;
-  fmt::print("build order={} tokens={} types={} ngrams={} seconds={:.2f} peak_rss_mb={:.0f}\n", order, stats.tokens,
-             stats.types, ngrams, seconds, peak_rss_mb());
+  fmt::print("build order={} tokens={} types={} ngrams={} wall_seconds={:.2f} cpu_seconds={:.2f} peak_rss_mb={:.0f}\n",
+             order, stats.tokens, stats.types, ngrams, seconds, cpu_seconds, peak_rss_mb());
   return 0;
 }
 
 void run_queries(const std::string& path, double seconds) {
-  const double start = now();
+  const double start = now(), start_cpu = cpu();
   auto model = w2v::lm::NgramModel::load(path);
-  const double load = now() - start;
+  const double load = now() - start, load_cpu = cpu() - start_cpu;
   // Random streams of in-vocabulary words, a sentence every 20 words, scored like a decoder does.
   std::mt19937 rng(7);
   std::uniform_int_distribution<w2v::lm::WordIndex> word(0, static_cast<w2v::lm::WordIndex>(model->vocab_size() - 1));
@@ -79,7 +87,7 @@ void run_queries(const std::string& path, double seconds) {
   for (auto& w : stream) w = word(rng);
   uint64_t lookups = 0;
   double sum = 0;
-  const double begin = now();
+  const double begin = now(), begin_cpu = cpu();
   double elapsed = 0;
   w2v::lm::State state = model->begin();
   for (int pass = 0; elapsed < seconds; ++pass) {
@@ -92,8 +100,10 @@ void run_queries(const std::string& path, double seconds) {
     lookups += stream.size();
     elapsed = now() - begin;
   }
-  fmt::print("query model={} load_seconds={:.3f} lookups_per_second={:.0f} threads=1 checksum={:.3f}\n", path, load,
-             lookups / elapsed, sum);
+  fmt::print(
+      "query model={} load_wall_seconds={:.3f} load_cpu_seconds={:.3f} lookups_per_second={:.0f} "
+      "lookups_per_cpu_second={:.0f} threads=1 checksum={:.3f}\n",
+      path, load, load_cpu, lookups / elapsed, lookups / (cpu() - begin_cpu), sum);
 }
 
 int query(const std::string& arpa, double seconds) {
