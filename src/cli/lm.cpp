@@ -34,6 +34,8 @@ W2V_COMMAND("lm", "n-gram language models: build (modified Kneser-Ney, like lmpl
               build->add_option("--fallback-discounts", *fallback_values,
                                 "fallback D1 [D2 [D3+]] (last repeats); implies --discount-fallback")
                   ->expected(1, 3);
+              build->add_option("--interpolate-unigrams", options->interpolate_unigrams,
+                                "1 (default): unigrams share gamma uniformly; 0: SRILM style, <unk> gets it all");
               build->add_flag("--skip-symbols", options->skip_symbols, "treat <s>, </s>, <unk> in the text as whitespace");
               build->add_option("--tokens", *tokens, "words, or letters: every character plus '|' after each word")
                   ->check(CLI::IsMember({"words", "letters"}));

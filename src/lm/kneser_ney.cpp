@@ -331,13 +331,13 @@ KneserNeyStats estimate_kneser_ney(const std::string& corpus_path, const std::st
         survivors += !g.pruned[i];
       }
       const double gamma = mass / double(total);
-      const double uniform = gamma / double(survivors - 1);
+      const double uniform = options.interpolate_unigrams ? gamma / double(survivors - 1) : 0.0;
       for (size_t i = 0; i < g.size(); ++i) {
         const WordIndex w = g.at(i)[0];
         if (w == kBos)
           prob[i] = 1.0;
         else if (w == kUnk)
-          prob[i] = uniform;
+          prob[i] = options.interpolate_unigrams ? uniform : gamma;
         else
           prob[i] = (g.adjusted[i] - discount(d, g.adjusted[i])) / double(total) + uniform;
       }

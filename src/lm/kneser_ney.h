@@ -25,6 +25,9 @@ struct KneserNeyOptions {
   std::vector<double> discount_fallback;
   // Turn <s>, </s>, <unk> in the corpus into whitespace instead of failing.
   bool skip_symbols = false;
+  // false = SRILM style (lmplz --interpolate_unigrams 0): unigrams get no uniform share and
+  // <unk> gets the whole leftover mass.
+  bool interpolate_unigrams = true;
   // Token-level model: every UTF-8 character of a word is a token, and "|" ends each word.
   bool letters = false;
 };

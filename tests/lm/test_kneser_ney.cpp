@@ -64,6 +64,21 @@ TEST(KneserNey, HandComputedProbabilities) {
   EXPECT_NEAR(t.ngrams["<s> the"].second, std::log10(1.0 / 3), 1e-6);
 }
 
+TEST(KneserNey, UninterpolatedUnigramsLikeLmplz) {
+  test::ScratchDir dir;
+  KneserNeyOptions o;
+  o.order = 3;
+  o.discount_fallback = {0.5, 1.0, 1.5};
+  o.interpolate_unigrams = false;
+  build(dir, kExampleText, o);
+  auto t = test::read_arpa_table(dir.file("lm.arpa"));
+  // lmplz --interpolate_unigrams 0 on the spec's example (ngram_lm.md section 9, case 2).
+  EXPECT_NEAR(t.ngrams["<unk>"].first, -0.0805196, 1e-6);
+  EXPECT_NEAR(t.ngrams["the"].first, -1.2108533, 1e-6);
+  EXPECT_NEAR(t.ngrams["cat"].first, -1.9378521, 1e-6);
+  EXPECT_EQ(t.ngrams["</s>"].first, -INFINITY);
+}
+
 TEST(KneserNey, EndOfStreamQuirkLikeLmplz) {
   test::ScratchDir dir;
   KneserNeyOptions o;
@@ -133,6 +148,7 @@ struct RefCase {
   uint64_t vocab_limit;
   bool letters;
   unsigned seed;
+  bool interpolate_unigrams = true;
 };
 
 std::string ref_options(const RefCase& c) {
@@ -143,6 +159,7 @@ std::string ref_options(const RefCase& c) {
   }
   if (c.vocab_limit) s += " --vocab-limit " + std::to_string(c.vocab_limit);
   if (c.letters) s += " --letters";
+  if (!c.interpolate_unigrams) s += " --interpolate-unigrams 0";
   return s;
 }
 
@@ -157,6 +174,7 @@ TEST_P(KneserNeyVsReference, SameArpaAndPerplexity) {
   o.prune = c.prune;
   o.vocab_limit = c.vocab_limit;
   o.letters = c.letters;
+  o.interpolate_unigrams = c.interpolate_unigrams;
   o.discount_fallback = {0.5, 1.0, 1.5};
   build(dir, text, o, "ours.arpa.gz");
   ASSERT_EQ(test::run(test::oracle("ngram_ref.py") + " build " + dir.file("corpus.txt") + " " + dir.file("ref.arpa") +
@@ -214,13 +232,15 @@ INSTANTIATE_TEST_SUITE_P(RandomCorpora, KneserNeyVsReference,
                                            RefCase{4, {0, 0, 1}, 0, false, 7}, RefCase{4, {0, 1}, 0, false, 8},
                                            RefCase{5, {1}, 0, false, 9}, RefCase{3, {}, 10, false, 10},
                                            RefCase{4, {0, 1}, 8, false, 11}, RefCase{5, {}, 0, true, 12},
-                                           RefCase{2, {}, 0, false, 13}, RefCase{3, {}, 0, false, 14}),
+                                           RefCase{2, {}, 0, false, 13}, RefCase{3, {}, 0, false, 14},
+                                           RefCase{3, {0, 1}, 0, false, 15, false}),
                          [](const ::testing::TestParamInfo<RefCase>& info) {
                            const RefCase& c = info.param;
                            std::string name = "order" + std::to_string(c.order);
                            for (auto t : c.prune) name += "_prune" + std::to_string(t);
                            if (c.vocab_limit) name += "_vocab" + std::to_string(c.vocab_limit);
                            if (c.letters) name += "_letters";
+                           if (!c.interpolate_unigrams) name += "_uninterpolated";
                            return name + "_seed" + std::to_string(c.seed);
                          });
 

@@ -5,7 +5,7 @@ Deliberately plain (dicts of tuples, no sorting tricks) so that it reads like th
 C++ toolkit (src/lm) is tested against it on random corpora.
 
   ngram_ref.py build --order N [--prune T ...] [--vocab-limit V] [--discount-fallback [D ...]]
-                     [--letters] CORPUS OUT.arpa
+                     [--letters] [--interpolate-unigrams 0|1] CORPUS OUT.arpa
   ngram_ref.py query ARPA < TEXT     one line per sentence "total oov", then the summary
 """
 import argparse
@@ -35,7 +35,7 @@ def read_corpus(path, letters):
     return sentences, terminated
 
 
-def estimate(sentences, terminated, order, prune, vocab_limit, fallback):
+def estimate(sentences, terminated, order, prune, vocab_limit, fallback, interpolate_unigrams):
     # Vocabulary in order of first occurrence after the specials.
     vocab = [UNK, BOS, EOS]
     ids = {w: i for i, w in enumerate(vocab)}
@@ -133,12 +133,12 @@ def estimate(sentences, terminated, order, prune, vocab_limit, fallback):
     prob = [dict() for _ in range(order + 1)]
     g0, total0 = gamma[1][()]
     survivors = sum(1 for g in raw[1] if g not in pruned[1])
-    uniform = g0 / (survivors - 1)
+    uniform = g0 / (survivors - 1) if interpolate_unigrams else 0.0
     for g, a in adj[1].items():
         if g[0] == BOS:
             prob[1][g] = 1.0
         elif g[0] == UNK:
-            prob[1][g] = uniform
+            prob[1][g] = uniform if interpolate_unigrams else g0
         else:
             prob[1][g] = (a - disc(1, a)) / total0 + uniform
     for n in range(2, order + 1):
@@ -231,6 +231,7 @@ def main():
     b.add_argument("--vocab-limit", type=int, default=0)
     b.add_argument("--discount-fallback", type=float, nargs="*", default=None)
     b.add_argument("--letters", action="store_true")
+    b.add_argument("--interpolate-unigrams", type=int, default=1)
     b.add_argument("corpus")
     b.add_argument("out")
     q = sub.add_parser("query")
@@ -241,7 +242,8 @@ def main():
         if fallback is not None and not fallback:
             fallback = [0.5, 1.0, 1.5]
         sentences, terminated = read_corpus(a.corpus, a.letters)
-        write_arpa(a.out, estimate(sentences, terminated, a.order, a.prune, a.vocab_limit, fallback))
+        write_arpa(a.out, estimate(sentences, terminated, a.order, a.prune, a.vocab_limit, fallback,
+                                    bool(a.interpolate_unigrams)))
     else:
         query(a.arpa)
 
