@@ -76,7 +76,8 @@ class Value {
   // Dotted path ("cfg.model._name"); errors name the full path.
   const Value& at(const std::string& dotted) const;
   const Value* find_path(const std::string& dotted) const;
-  // Sets or replaces a string key of a dict (or a Namespace attribute).
+  // Sets or replaces a string key of a dict (or a Namespace attribute). Copies of a Value share
+  // its container, so Value(tree.get("model")).set(...) edits the tree in place.
   void set(const std::string& key, Value v);
 
  private:

@@ -1,0 +1,299 @@
+#include "checkpoint/huggingface.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "checkpoint/safetensors.h"
+#include "checkpoint/state_dict.h"
+#include "checkpoint/torch_file.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace w2v::ckpt {
+
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+// fairseq key (CTC prefix already stripped) -> HF key.
+const std::vector<std::pair<std::regex, std::string>>& rules() {
+  static const std::vector<std::pair<std::regex, std::string>> r = [] {
+    std::vector<std::pair<std::string, std::string>> text = {
+        {R"(feature_extractor\.conv_layers\.(\d+)\.0\.(weight|bias))", "wav2vec2.feature_extractor.conv_layers.$1.conv.$2"},
+        {R"(feature_extractor\.conv_layers\.0\.2\.(weight|bias))", "wav2vec2.feature_extractor.conv_layers.0.layer_norm.$1"},
+        {R"(feature_extractor\.conv_layers\.(\d+)\.2\.1\.(weight|bias))", "wav2vec2.feature_extractor.conv_layers.$1.layer_norm.$2"},
+        {R"(layer_norm\.(weight|bias))", "wav2vec2.feature_projection.layer_norm.$1"},
+        {R"(post_extract_proj\.(weight|bias))", "wav2vec2.feature_projection.projection.$1"},
+        {R"(encoder\.pos_conv\.0\.(weight_g|weight_v|bias))", "wav2vec2.encoder.pos_conv_embed.conv.$1"},
+        {R"(encoder\.layer_norm\.(weight|bias))", "wav2vec2.encoder.layer_norm.$1"},
+        {R"(encoder\.layers\.(\d+)\.self_attn\.(q|k|v|out)_proj\.(weight|bias))", "wav2vec2.encoder.layers.$1.attention.$2_proj.$3"},
+        {R"(encoder\.layers\.(\d+)\.self_attn_layer_norm\.(weight|bias))", "wav2vec2.encoder.layers.$1.layer_norm.$2"},
+        {R"(encoder\.layers\.(\d+)\.fc1\.(weight|bias))", "wav2vec2.encoder.layers.$1.feed_forward.intermediate_dense.$2"},
+        {R"(encoder\.layers\.(\d+)\.fc2\.(weight|bias))", "wav2vec2.encoder.layers.$1.feed_forward.output_dense.$2"},
+        {R"(encoder\.layers\.(\d+)\.final_layer_norm\.(weight|bias))", "wav2vec2.encoder.layers.$1.final_layer_norm.$2"},
+        {R"(mask_emb)", "wav2vec2.masked_spec_embed"},
+        {R"(quantizer\.vars)", "quantizer.codevectors"},
+        {R"(quantizer\.weight_proj\.(weight|bias))", "quantizer.weight_proj.$1"},
+        {R"(project_q\.(weight|bias))", "project_q.$1"},
+        {R"(final_proj\.(weight|bias))", "project_hid.$1"},
+        {R"(w2v_encoder\.proj\.(weight|bias))", "lm_head.$1"},
+    };
+    std::vector<std::pair<std::regex, std::string>> out;
+    for (auto& [re, fmt] : text) out.emplace_back(std::regex(re), fmt);
+    return out;
+  }();
+  return r;
+}
+
+const std::string kCtcPrefix = "w2v_encoder.w2v_model.";
+
+// HF config field helpers: absent -> HF's default; wrong type -> error naming the key.
+struct JsonReader {
+  const json& j;
+  std::string where;
+  template <typename T>
+  T get(const char* key, T fallback) const {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    try {
+      return j[key].get<T>();
+    } catch (const json::exception&) {
+      throw Error(fmt::format("{}: key '{}': unexpected value {}", where, key, j[key].dump()));
+    }
+  }
+};
+
+json read_json(const std::string& path) {
+  try {
+    return json::parse(read_file(path));
+  } catch (const json::exception& e) {
+    throw Error(path + ": bad JSON: " + e.what());
+  }
+}
+
+}  // namespace
+
+std::string huggingface_key(const std::string& fairseq_key) {
+  std::string key = fairseq_key;
+  if (key.rfind(kCtcPrefix, 0) == 0) key = key.substr(kCtcPrefix.size());
+  for (const auto& [re, format] : rules())
+    if (std::regex_match(key, re)) return std::regex_replace(key, re, format);
+  throw key_error(fairseq_key, "has no HuggingFace equivalent");
+}
+
+LoadedModel load_huggingface(const std::string& dir) {
+  const std::string config_path = dir + "/config.json";
+  if (!fs::exists(config_path)) throw Error(dir + ": a directory but not a HuggingFace model (no config.json)");
+  const json j = read_json(config_path);
+  JsonReader r{j, config_path};
+  const std::string model_type = r.get<std::string>("model_type", "wav2vec2");
+  if (model_type != "wav2vec2")
+    throw Error(config_path + ": key 'model_type': unsupported '" + model_type + "' (expected wav2vec2)");
+  auto archs = r.get<std::vector<std::string>>("architectures", {});
+  if (archs.size() != 1 || (archs[0] != "Wav2Vec2ForCTC" && archs[0] != "Wav2Vec2ForPreTraining"))
+    throw Error(config_path + ": key 'architectures': expected [\"Wav2Vec2ForCTC\"] or [\"Wav2Vec2ForPreTraining\"], got " +
+                (j.contains("architectures") ? j["architectures"].dump() : std::string("nothing")));
+  for (const char* key : {"hidden_act", "feat_extract_activation"})
+    if (r.get<std::string>(key, "gelu") != "gelu")
+      throw Error(fmt::format("{}: key '{}': only 'gelu' is supported", config_path, key));
+  if (std::abs(r.get<double>("layer_norm_eps", 1e-5) - 1e-5) > 1e-12)
+    throw Error(config_path + ": key 'layer_norm_eps': only 1e-5 is supported");
+  if (r.get<bool>("add_adapter", false)) throw Error(config_path + ": key 'add_adapter': adapters are not supported");
+
+  model::Wav2Vec2Config c;
+  const std::string norm = r.get<std::string>("feat_extract_norm", "group");
+  if (norm != "group" && norm != "layer")
+    throw Error(config_path + ": key 'feat_extract_norm': expected 'group' or 'layer', got '" + norm + "'");
+  c.extractor_mode = norm == "group" ? "default" : "layer_norm";
+  auto dims = r.get<std::vector<int64_t>>("conv_dim", {512, 512, 512, 512, 512, 512, 512});
+  auto kernels = r.get<std::vector<int64_t>>("conv_kernel", {10, 3, 3, 3, 3, 2, 2});
+  auto strides = r.get<std::vector<int64_t>>("conv_stride", {5, 2, 2, 2, 2, 2, 2});
+  if (dims.empty() || dims.size() != kernels.size() || dims.size() != strides.size())
+    throw Error(config_path + ": conv_dim, conv_kernel and conv_stride must have the same non-zero length");
+  std::vector<std::string> layers;
+  for (size_t i = 0; i < dims.size(); ++i) layers.push_back(fmt::format("({}, {}, {})", dims[i], kernels[i], strides[i]));
+  c.conv_feature_layers = fmt::format("[{}]", fmt::join(layers, ", "));
+  c.conv_bias = r.get<bool>("conv_bias", false);
+  c.encoder_embed_dim = r.get<int64_t>("hidden_size", 768);
+  c.encoder_layers = r.get<int64_t>("num_hidden_layers", 12);
+  c.encoder_attention_heads = r.get<int64_t>("num_attention_heads", 12);
+  c.encoder_ffn_embed_dim = r.get<int64_t>("intermediate_size", 3072);
+  c.conv_pos = r.get<int64_t>("num_conv_pos_embeddings", 128);
+  c.conv_pos_groups = r.get<int64_t>("num_conv_pos_embedding_groups", 16);
+  c.layer_norm_first = r.get<bool>("do_stable_layer_norm", false);
+  c.dropout = r.get<double>("hidden_dropout", 0.1);
+  c.attention_dropout = r.get<double>("attention_dropout", 0.1);
+  c.activation_dropout = r.get<double>("activation_dropout", 0.1);
+  c.dropout_input = r.get<double>("feat_proj_dropout", 0.0);
+  c.dropout_features = r.get<double>("feat_quantizer_dropout", 0.0);
+  c.encoder_layerdrop = r.get<double>("layerdrop", 0.1);
+  c.mask_prob = r.get<double>("mask_time_prob", 0.05);
+  c.mask_length = r.get<int64_t>("mask_time_length", 10);
+  c.mask_channel_prob = r.get<double>("mask_feature_prob", 0.0);
+  c.mask_channel_length = r.get<int64_t>("mask_feature_length", 10);
+  c.latent_vars = r.get<int64_t>("num_codevectors_per_group", 320);
+  c.latent_groups = r.get<int64_t>("num_codevector_groups", 2);
+  c.latent_dim = r.get<int64_t>("codevector_dim", 256);
+  c.final_dim = r.get<int64_t>("proj_codevector_dim", 256);
+  c.logit_temp = r.get<double>("contrastive_logits_temperature", 0.1);
+  c.num_negatives = r.get<int64_t>("num_negatives", 100);
+  c.quantize_targets = true;
+  const std::string pre_path = dir + "/preprocessor_config.json";
+  if (fs::exists(pre_path)) c.normalize = JsonReader{read_json(pre_path), pre_path}.get<bool>("do_normalize", false);
+  try {
+    c.validate();
+  } catch (const Error& e) {
+    throw Error(config_path + ": " + e.what());
+  }
+
+  LoadedModel m;
+  m.format = "huggingface";
+  m.config = c;
+  const bool ctc = archs[0] == "Wav2Vec2ForCTC";
+  if (ctc) {
+    m.kind = ModelKind::kCtc;
+    m.asr.final_dropout = r.get<double>("final_dropout", 0.1);
+    m.asr.apply_mask = r.get<bool>("apply_spec_augment", true);
+    m.ctc = model::Wav2VecCtc(c, r.get<int64_t>("vocab_size", 32), m.asr);
+  } else {
+    m.kind = ModelKind::kPretraining;
+    m.pretraining = model::Wav2Vec2Model(c, /*with_pretraining_heads=*/true);
+  }
+
+  std::string weights = dir + "/model.safetensors";
+  Value hf;
+  if (fs::exists(weights)) {
+    hf = load_safetensors(weights);
+  } else {
+    weights = dir + "/pytorch_model.bin";
+    if (!fs::exists(weights)) throw Error(dir + ": no model.safetensors or pytorch_model.bin");
+    hf = load_torch_file(weights);
+  }
+  hf = normalize_weight_norm(hf);
+  // Rename HF keys to ours through the forward map of the keys our module has.
+  std::unordered_map<std::string, std::string> to_ours;
+  Value ours_sd = state_dict(m.module());
+  for (const auto& [k, t] : ours_sd.as_dict().items) to_ours[huggingface_key(k.as_string())] = k.as_string();
+  Value renamed = Value::dict(true);
+  for (const auto& [k, t] : hf.as_dict(weights).items) {
+    const std::string& key = k.as_string(weights + ": key");
+    auto it = to_ours.find(key);
+    renamed.set(it == to_ours.end() ? key : it->second, t);
+  }
+  // transformers omits masked_spec_embed when masking is disabled; it only matters in training,
+  // so the freshly initialised embedding stays.
+  const std::string mask_emb = ctc ? kCtcPrefix + "mask_emb" : "mask_emb";
+  if (!renamed.has(mask_emb)) renamed.set(mask_emb, *ours_sd.find(mask_emb));
+  load_state_dict(m.module(), renamed, weights);
+
+  const std::string vocab_path = dir + "/vocab.json";
+  if (ctc && fs::exists(vocab_path)) {
+    const json v = read_json(vocab_path);
+    if (!v.is_object()) throw Error(vocab_path + ": expected {symbol: id}");
+    std::vector<std::string> names(v.size());
+    for (const auto& [sym, id] : v.items()) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<size_t>() >= names.size() || !names[id.get<size_t>()].empty())
+        throw Error(fmt::format("{}: ids must be 0..{} without gaps or repeats; '{}' has {}", vocab_path, names.size() - 1, sym, id.dump()));
+      names[id.get<size_t>()] = sym;
+    }
+    if (names.size() < 4 || names[0] != "<pad>" || names[1] != "<s>" || names[2] != "</s>" || names[3] != "<unk>")
+      throw Error(vocab_path + ": ids 0-3 must be <pad> <s> </s> <unk> (the wav2vec 2.0 letter vocabulary layout)");
+    data::Dictionary d;
+    for (size_t i = 4; i < names.size(); ++i) d.add(names[i], 0);
+    m.dictionary = d;
+  }
+  return m;
+}
+
+void save_huggingface(const std::string& dir, const LoadedModel& m) {
+  const model::Wav2Vec2Config& c = m.config;
+  const bool ctc = m.kind == ModelKind::kCtc;
+  if (!ctc && !c.quantize_targets)
+    throw Error(dir + ": Wav2Vec2ForPreTraining needs a quantized-target model (quantize_targets = true)");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir + ": cannot create directory: " + ec.message());
+
+  json j;
+  j["architectures"] = {ctc ? "Wav2Vec2ForCTC" : "Wav2Vec2ForPreTraining"};
+  j["model_type"] = "wav2vec2";
+  j["feat_extract_norm"] = c.extractor_mode == "default" ? "group" : "layer";
+  j["feat_extract_activation"] = "gelu";
+  std::vector<int64_t> dims, kernels, strides;
+  for (const auto& l : c.conv_layers()) {
+    dims.push_back(l.dim);
+    kernels.push_back(l.kernel);
+    strides.push_back(l.stride);
+  }
+  j["conv_dim"] = dims;
+  j["conv_kernel"] = kernels;
+  j["conv_stride"] = strides;
+  j["num_feat_extract_layers"] = dims.size();
+  j["conv_bias"] = c.conv_bias;
+  j["hidden_size"] = c.encoder_embed_dim;
+  j["num_hidden_layers"] = c.encoder_layers;
+  j["num_attention_heads"] = c.encoder_attention_heads;
+  j["intermediate_size"] = c.encoder_ffn_embed_dim;
+  j["hidden_act"] = "gelu";
+  j["num_conv_pos_embeddings"] = c.conv_pos;
+  j["num_conv_pos_embedding_groups"] = c.conv_pos_groups;
+  j["do_stable_layer_norm"] = c.layer_norm_first;
+  j["layer_norm_eps"] = 1e-5;
+  j["hidden_dropout"] = c.dropout;
+  j["attention_dropout"] = c.attention_dropout;
+  j["activation_dropout"] = c.activation_dropout;
+  j["feat_proj_dropout"] = c.dropout_input;
+  j["feat_quantizer_dropout"] = c.dropout_features;
+  j["layerdrop"] = c.encoder_layerdrop;
+  j["final_dropout"] = m.asr.final_dropout;
+  j["apply_spec_augment"] = ctc ? m.asr.apply_mask : true;
+  j["mask_time_prob"] = c.mask_prob;
+  j["mask_time_length"] = c.mask_length;
+  j["mask_feature_prob"] = c.mask_channel_prob;
+  j["mask_feature_length"] = c.mask_channel_length;
+  j["num_codevectors_per_group"] = c.latent_vars;
+  j["num_codevector_groups"] = c.latent_groups;
+  j["codevector_dim"] = c.vq_dim();
+  j["proj_codevector_dim"] = c.effective_final_dim();
+  j["contrastive_logits_temperature"] = c.logit_temp;
+  j["num_negatives"] = c.num_negatives;
+  j["initializer_range"] = 0.02;
+  j["pad_token_id"] = 0;
+  j["bos_token_id"] = 1;
+  j["eos_token_id"] = 2;
+  j["ctc_loss_reduction"] = "sum";
+  j["ctc_zero_infinity"] = false;
+  if (ctc) j["vocab_size"] = m.ctc->vocab_size();
+  write_file_atomic(dir + "/config.json", j.dump(2) + "\n");
+
+  json pre = {{"feature_extractor_type", "Wav2Vec2FeatureExtractor"},
+              {"feature_size", 1},
+              {"sampling_rate", 16000},
+              {"padding_value", 0.0},
+              {"padding_side", "right"},
+              {"do_normalize", c.normalize},
+              {"return_attention_mask", c.extractor_mode == "layer_norm"}};
+  write_file_atomic(dir + "/preprocessor_config.json", pre.dump(2) + "\n");
+
+  Value hf = Value::dict(true);
+  const Value sd = state_dict(m.module());
+  for (const auto& [k, t] : sd.as_dict().items)
+    hf.as_dict().items.emplace_back(Value::string(huggingface_key(k.as_string())), Value::tensor(t.as_tensor().to(torch::kCPU)));
+  save_torch_file(dir + "/pytorch_model.bin", hf);
+
+  if (ctc && m.dictionary) {
+    json v = json::object();
+    for (int64_t i = 0; i < m.dictionary->size(); ++i) {
+      std::string name = m.dictionary->symbol(i);
+      if (i == 0) name = "<pad>";  // HF's names for rows 0 and 1 are swapped (row 0 = blank)
+      else if (i == 1) name = "<s>";
+      v[name] = i;
+    }
+    write_file_atomic(dir + "/vocab.json", v.dump(2) + "\n");
+  }
+}
+
+}  // namespace w2v::ckpt

@@ -1,0 +1,215 @@
+#include "checkpoint/model_io.h"
+
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include "checkpoint/huggingface.h"
+#include "checkpoint/state_dict.h"
+#include "checkpoint/torch_file.h"
+#include "util/error.h"
+
+namespace w2v::ckpt {
+
+namespace {
+
+// A dictionary stored as {"symbols": [...], "count": [...]} (ours, and the attribute dict of a
+// pickled fairseq Dictionary in task_state.target_dictionary).
+data::Dictionary dictionary_from(const Value& v, const std::string& where) {
+  const List& symbols = v.get("symbols").items(where + ".symbols");
+  const Value* counts = v.find("count");
+  static const char* kSpecial[] = {"<s>", "<pad>", "</s>", "<unk>"};
+  data::Dictionary d;
+  for (size_t i = 0; i < symbols.size(); ++i) {
+    const std::string& s = symbols[i].as_string(where + ".symbols");
+    if (i < 4) {
+      if (s != kSpecial[i])
+        throw Error(fmt::format("{}: symbol {} is '{}', expected '{}' (fairseq dictionaries start with <s> <pad> </s> <unk>)",
+                                where, i, s, kSpecial[i]));
+      continue;
+    }
+    int64_t count = counts && i < counts->items().size() ? counts->items()[i].as_int(where + ".count") : 0;
+    if (d.add(s, count) != static_cast<int64_t>(i)) throw Error(where + ": duplicate symbol '" + s + "'");
+  }
+  return d;
+}
+
+Value dictionary_to(const data::Dictionary& d) {
+  Value v = Value::dict();
+  List symbols, counts;
+  for (int64_t i = 0; i < d.size(); ++i) {
+    symbols.push_back(Value::string(d.symbol(i)));
+    counts.push_back(Value::integer(d.count(i)));
+  }
+  v.set("symbols", Value::list(std::move(symbols)));
+  v.set("count", Value::list(std::move(counts)));
+  return v;
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+torch::nn::Module& LoadedModel::module() const {
+  if (kind == ModelKind::kCtc) return *ctc.ptr();
+  return *pretraining.ptr();
+}
+
+model::Wav2Vec2Model LoadedModel::encoder() const {
+  return kind == ModelKind::kCtc ? ctc->w2v_encoder->w2v_model : pretraining;
+}
+
+data::Dictionary librispeech_letters() {
+  data::Dictionary d;
+  for (const char* s : {"|", "E", "T", "A", "O", "N", "I", "H", "S", "R", "D", "L", "U", "M",
+                        "W", "C", "F", "G", "Y", "P", "B", "V", "K", "'", "X", "J", "Q", "Z"})
+    d.add(s, 0);
+  return d;
+}
+
+namespace {
+
+// Sets m.dictionary: --dict wins, then the one found in the file, then the LibriSpeech letters
+// for 32-output models; its size must equal the number of outputs.
+void attach_dictionary(LoadedModel& m, std::optional<data::Dictionary> found, const std::string& where,
+                       const LoadOptions& options) {
+  if (m.kind != ModelKind::kCtc) return;
+  if (!options.dict_path.empty()) found = data::Dictionary::load(options.dict_path);
+  const int64_t rows = m.ctc->vocab_size();
+  if (!found && rows == 32) found = librispeech_letters();
+  if (found && found->size() != rows)
+    throw Error(fmt::format("{}: the dictionary{} has {} symbols but the model has {} outputs", where,
+                            options.dict_path.empty() ? "" : " " + options.dict_path, found->size(), rows));
+  m.dictionary = std::move(found);
+}
+
+}  // namespace
+
+LoadedModel model_from_checkpoint(Value tree, const std::string& where, const LoadOptions& options) {
+  if (!tree.is(Value::Kind::Dict)) throw Error(where + ": expected a checkpoint dict, got " + tree.type_name());
+  const Value* sd = tree.find("model");
+  if (!sd || !sd->is(Value::Kind::Dict))
+    throw Error(where + ": no 'model' state dict: not a fairseq/w2v checkpoint");
+  LoadedModel m;
+  const Value* cfg = tree.find("cfg");
+  const Value* args = tree.find("args");
+  const Value* section = nullptr;
+  const Value* task = nullptr;
+  std::string name, sec_where;
+  if (cfg && !cfg->is_none()) {
+    section = &cfg->get("model");
+    sec_where = where + ": cfg.model";
+    name = section->at("_name").as_string(sec_where + "._name");
+    task = cfg->find("task");
+    m.format = "fairseq (cfg)";
+  } else if (args && !args->is_none()) {
+    section = args;
+    sec_where = where + ": args";
+    name = args->get("arch").as_string(sec_where + ".arch");
+    task = args;
+    m.format = "fairseq (args)";
+  } else {
+    throw Error(where + ": neither 'cfg' nor 'args' holds the model configuration");
+  }
+  if (name == "wav2vec2") {
+    m.kind = ModelKind::kPretraining;
+    m.config = read_wav2vec2_config(*section, sec_where);
+    if (task && task->find("normalize")) m.config.normalize = task->get("normalize").as_bool("task.normalize");
+    m.pretraining = model::Wav2Vec2Model(m.config, /*with_pretraining_heads=*/true);
+  } else if (name == "wav2vec_ctc") {
+    m.kind = ModelKind::kCtc;
+    CtcConfig c = read_ctc_config(*section, sec_where);
+    m.config = c.encoder;
+    m.asr = c.asr;
+    const Value* proj = sd->find("w2v_encoder.proj.weight");
+    if (!proj) throw Error(where + ": fine-tuned checkpoint without w2v_encoder.proj.weight");
+    m.ctc = model::Wav2VecCtc(m.config, proj->as_tensor("w2v_encoder.proj.weight").size(0), m.asr);
+  } else {
+    throw Error(where + ": unsupported model '" + name + "' (w2v reads wav2vec2 and wav2vec_ctc)");
+  }
+  load_state_dict(m.module(), normalize_weight_norm(*sd), where);
+
+  std::optional<data::Dictionary> dict;
+  if (const Value* d = tree.find("dictionary")) dict = dictionary_from(*d, where + ": dictionary");
+  else if (const Value* t = tree.find_path("task_state.target_dictionary"))
+    dict = dictionary_from(*t, where + ": task_state.target_dictionary");
+  attach_dictionary(m, std::move(dict), where, options);
+
+  auto& items = tree.as_dict().items;
+  for (auto it = items.begin(); it != items.end(); ++it)
+    if (it->first.is(Value::Kind::String) && it->first.as_string() == "model") {
+      items.erase(it);
+      break;
+    }
+  m.checkpoint = std::move(tree);
+  return m;
+}
+
+LoadedModel load_model(const std::string& path, const LoadOptions& options) {
+  if (is_directory(path)) {
+    LoadedModel m = load_huggingface(path);
+    attach_dictionary(m, m.dictionary, path, options);
+    return m;
+  }
+  return model_from_checkpoint(load_torch_file(path), path, options);
+}
+
+Value checkpoint_tree(const LoadedModel& m, const Value& extra) {
+  Value cfg = Value::dict();
+  Value task = Value::dict();
+  if (m.kind == ModelKind::kCtc) {
+    cfg.set("model", ctc_config_to_dict(m.ctc_config()));
+    task.set("_name", Value::string("audio_finetuning"));
+    task.set("labels", Value::string("ltr"));
+  } else {
+    cfg.set("model", wav2vec2_config_to_dict(m.config));
+    task.set("_name", Value::string("audio_pretraining"));
+  }
+  task.set("normalize", Value::boolean(m.config.normalize));
+  cfg.set("task", task);
+
+  Value sd = state_dict(m.module());
+  for (auto& [k, t] : sd.as_dict().items) t = Value::tensor(t.as_tensor().to(torch::kCPU));
+
+  Value tree = Value::dict();
+  tree.set("args", Value());
+  tree.set("cfg", cfg);
+  tree.set("model", sd);
+  tree.set("optimizer_history", Value::list());
+  tree.set("extra_state", Value::dict());
+  if (m.dictionary) tree.set("dictionary", dictionary_to(*m.dictionary));
+  if (!extra.is_none()) {
+    for (const auto& [k, v] : extra.as_dict("extra checkpoint entries").items) {
+      const std::string& key = k.as_string("extra checkpoint key");
+      if (key == "cfg") {
+        // Other sections are taken as given; in model/task our entries win (they describe the
+        // network actually saved), extra keys such as task.data are kept.
+        for (const auto& [sk, sv] : v.as_dict("extra cfg").items) {
+          const std::string& section = sk.as_string("cfg section");
+          const Value* ours = cfg.find(section);
+          if (!ours || !sv.is(Value::Kind::Dict)) {
+            if (!ours) cfg.set(section, sv);
+            continue;
+          }
+          Value merged = *ours;  // aliases our section's dict
+          for (const auto& [fk, fv] : sv.as_dict().items)
+            if (!merged.has(fk.as_string("cfg key"))) merged.set(fk.as_string(), fv);
+        }
+      } else if (key == "model") {
+        throw key_error("model", "the state dict comes from the module; it cannot be given as an extra entry");
+      } else {
+        tree.set(key, v);
+      }
+    }
+  }
+  return tree;
+}
+
+void save_model(const std::string& path, const LoadedModel& m, const Value& extra) {
+  save_torch_file(path, checkpoint_tree(m, extra));
+}
+
+}  // namespace w2v::ckpt
