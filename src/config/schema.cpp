@@ -114,7 +114,7 @@ std::vector<KeySpec> build() {
   add("distributed_training", "", "distributed_rank", I, "0");
   add("distributed_training", "", "distributed_backend", S, "nccl", kOneProcess);
   add("distributed_training", "", "distributed_init_method", S, "null", kOneProcess);
-  add("distributed_training", "", "distributed_port", I, "-1", kOneProcess);
+  add("distributed_training", "", "distributed_port", I, "-1");
   add("distributed_training", "", "device_id", I, "0", kCpu);
   add("distributed_training", "", "distributed_no_spawn", B, "false", kOneProcess);
   add("distributed_training", "", "ddp_backend", S, "pytorch_ddp",

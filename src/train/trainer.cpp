@@ -15,6 +15,7 @@
 #include "train/config_value.h"
 #include "train/contrastive_criterion.h"
 #include "train/ctc_criterion.h"
+#include "train/distributed.h"
 #include "train/lr_scheduler.h"
 #include "train/masking.h"
 #include "train/negatives.h"
@@ -96,6 +97,7 @@ struct Trainer::Impl {
   std::unique_ptr<ContrastiveCriterion> contrastive;
   std::unique_ptr<CtcCriterion> ctc;
   std::unique_ptr<Adam> adam;
+  std::unique_ptr<Distributed> dist;  // null: one process
   std::unique_ptr<LrScheduler> scheduler;
   MaskOptions time_mask, channel_mask;
   double mask_channel_prob = 0;
@@ -128,6 +130,7 @@ struct Trainer::Impl {
   void save(bool end_of_epoch, bool is_best);
   Value optimizer_state() const;
   void load_optimizer_state(const Value& state, const std::string& where);
+  bool master() const { return !dist || dist->rank() == 0; }
   bool should_stop() const {
     const int64_t max_update = cfg.integer("optimization.max_update");
     return max_update > 0 && num_updates >= max_update;
@@ -150,9 +153,11 @@ void Trainer::Impl::build() {
   if (cfg.choice("optimizer") != "adam") throw key_error("optimizer._name", "is required (adam)");
   data_dir = cfg.text("task.data");
   save_dir = cfg.text("checkpoint.save_dir");
-  for (const auto& w : cfg.warnings()) log << json{{"warning", w}}.dump() << "\n";
   const int64_t world = cfg.integer("distributed_training.distributed_world_size");
-  if (world > 1)
+  if (world > 1) dist = Distributed::from_env(static_cast<int>(world));
+  if (master())
+    for (const auto& w : cfg.warnings()) log << json{{"warning", w}}.dump() << "\n";
+  if (world > 1 && !dist)
     log << json{{"warning", "distributed_training.distributed_world_size=" + std::to_string(world) +
                                 " runs as one process accumulating " + std::to_string(world) +
                                 "x update_freq batches per update (the same gradient)"}}
@@ -262,9 +267,15 @@ void Trainer::Impl::build_data() {
   lo.required_batch_size_multiple = cfg.integer("dataset.required_batch_size_multiple");
   lo.seed = seed;
   lo.num_workers = static_cast<int>(cfg.integer("dataset.num_workers"));
+  if (dist) {
+    lo.rank = dist->rank();
+    lo.world_size = dist->world_size();
+  }
   train_loader = std::make_unique<data::Loader>(train_set, lo);
   valid_options = lo;
   valid_options.shuffle = false;
+  valid_options.rank = 0;
+  valid_options.world_size = 1;
   valid_options.max_tokens = optional_int(cfg, "dataset.max_tokens_valid");
   valid_options.max_sentences = optional_int(cfg, "dataset.batch_size_valid");
   if (!cfg.flag("dataset.disable_validation"))
@@ -297,7 +308,8 @@ void Trainer::Impl::resume() {
   if (!cfg.flag("checkpoint.reset_optimizer"))
     if (const Value* o = tree.find("last_optimizer_state"); o && !o->is_none()) load_optimizer_state(*o, path);
   adam->set_lr(num_updates > 0 ? scheduler->lr(num_updates) : scheduler->initial());
-  log << json{{"resumed", path}, {"num_updates", num_updates}, {"epoch", epoch},
+  if (master())
+    log << json{{"resumed", path}, {"num_updates", num_updates}, {"epoch", epoch},
               {"iterations_in_epoch", iterations_in_epoch}}
              .dump()
       << "\n";
@@ -380,8 +392,6 @@ bool Trainer::Impl::train_step(const std::vector<data::Batch>& group) {
   lm.module().train();
   if (pretraining) lm.pretraining->set_num_updates(num_updates);
   else lm.ctc->set_num_updates(num_updates);
-  // fairseq seeds torch with seed + num_updates before every step (dropout, Gumbel noise).
-  torch::manual_seed(seed + static_cast<uint64_t>(num_updates));
   auto params = parameters();
   for (auto& p : params)
     if (p.grad().defined()) p.mutable_grad().zero_();
@@ -389,7 +399,12 @@ bool Trainer::Impl::train_step(const std::vector<data::Batch>& group) {
   bool finite = true;
   LoggingOutput logs;
   for (size_t i = 0; i < group.size(); ++i) {
-    Rng rng(stream_seed(seed, static_cast<uint64_t>(num_updates), i));
+    // The batch's position in the global accumulation cycle (rank r of W takes r, r + W, ...)
+    // seeds its masks, negatives, dropout and Gumbel noise, so W workers x update_freq k
+    // draw exactly what one process with update_freq k * W draws.
+    const uint64_t position = dist ? i * dist->world_size() + dist->rank() : i;
+    torch::manual_seed(stream_seed(seed, static_cast<uint64_t>(num_updates), position) >> 1);
+    Rng rng(stream_seed(seed, static_cast<uint64_t>(num_updates), position));
     StepOutput s = forward(group[i], rng, true);
     const double loss = s.result.loss.item<double>();
     if (std::isfinite(loss)) s.result.loss.backward();
@@ -398,6 +413,30 @@ bool Trainer::Impl::train_step(const std::vector<data::Batch>& group) {
     accumulate(logs, s.result.logging);
     logs["batches"] += 1;
     logs["bsz"] += static_cast<double>(group[i].size());
+  }
+  if (dist) {
+    // Sum gradients (zeros where a worker had none), which parameters had one anywhere, the
+    // sample sizes, the finite flags and every logged statistic, in one collective.
+    std::vector<torch::Tensor> bufs;
+    auto has = torch::zeros({static_cast<int64_t>(params.size())}, torch::kDouble);
+    for (size_t i = 0; i < params.size(); ++i) {
+      const bool defined = params[i].grad().defined();
+      has[i] = defined ? 1.0 : 0.0;
+      bufs.push_back(defined ? params[i].grad() : torch::zeros_like(params[i]));
+    }
+    std::vector<double> stats{sample_size, finite ? 0.0 : 1.0};
+    for (const auto& [k, v] : logs) stats.push_back(v);
+    bufs.push_back(has);
+    bufs.push_back(torch::tensor(stats, torch::kDouble));
+    dist->all_reduce_sum(bufs);
+    for (size_t i = 0; i < params.size(); ++i)
+      if (has[i].item<double>() > 0) params[i].mutable_grad() = bufs[i];
+    auto reduced = bufs.back().contiguous();
+    const double* r = reduced.data_ptr<double>();
+    sample_size = r[0];
+    finite = r[1] == 0.0;
+    size_t j = 2;
+    for (auto& kv : logs) kv.second = r[j++];
   }
   double gnorm = 0;
   {
@@ -422,12 +461,13 @@ bool Trainer::Impl::train_step(const std::vector<data::Batch>& group) {
     ++consecutive_bad;
     for (auto& p : params)
       if (p.grad().defined()) p.mutable_grad().zero_();
-    log << json{{"warning", "skipping update: non-finite loss or gradient"}, {"num_updates", num_updates},
-                {"consecutive", consecutive_bad}}
-               .dump()
-        << "\n";
+    if (master())
+      log << json{{"warning", "skipping update: non-finite loss or gradient"}, {"num_updates", num_updates},
+                  {"consecutive", consecutive_bad}}
+                 .dump()
+          << "\n";
     if (consecutive_bad >= kMaxConsecutiveBadUpdates) {
-      save(false, false);
+      if (master()) save(false, false);
       throw Error("training stopped: " + std::to_string(consecutive_bad) +
                   " consecutive updates had a non-finite loss or gradient (at update " +
                   std::to_string(num_updates) + "; checkpoint_last.pt saved in " + save_dir +
@@ -447,7 +487,7 @@ bool Trainer::Impl::train_step(const std::vector<data::Batch>& group) {
 }
 
 void Trainer::Impl::log_train_inner() {
-  if (interval_updates == 0) return;
+  if (interval_updates == 0 || !master()) return;
   const auto now = std::chrono::steady_clock::now();
   const double dt = std::chrono::duration<double>(now - interval_start).count();
   const double ss = interval["sample_size_total"];
@@ -514,6 +554,8 @@ std::map<std::string, double> Trainer::Impl::validate(const std::string& name, c
 }
 
 void Trainer::Impl::validate_and_maybe_save(bool end_of_epoch, bool force) {
+  // Workers other than rank 0 hold the same model; rank 0 alone validates and writes.
+  if (!master()) return;
   const int64_t save_every = cfg.integer("checkpoint.save_interval_updates");
   const int64_t valid_every = cfg.integer("dataset.validate_interval_updates");
   const bool stop = should_stop();
@@ -612,7 +654,7 @@ TrainSummary Trainer::train() {
   const int64_t log_interval = t.cfg.integer("common.log_interval");
   while (!t.should_stop() && (max_epoch == 0 || t.epoch <= max_epoch)) {
     const int64_t uf = update_freqs[std::min<size_t>(static_cast<size_t>(t.epoch - 1), update_freqs.size() - 1)] *
-                       std::max<int64_t>(1, world);
+                       (t.dist ? 1 : std::max<int64_t>(1, world));
     t.train_loader->start_epoch(t.epoch, static_cast<size_t>(t.iterations_in_epoch));
     bool epoch_done = false;
     while (!t.should_stop()) {

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "config/config.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -38,7 +39,7 @@ void write_wav(const std::string& path, const std::vector<float>& x) {
 }
 
 // A corpus of letter "words": each letter is a tone of its own pitch, 1000 samples long.
-std::string make_corpus(const std::string& name) {
+std::string make_corpus(const std::string& name, size_t n_train = 10) {
   const std::string dir = ::testing::TempDir() + "w2v_train_" + name;
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -62,7 +63,7 @@ std::string make_corpus(const std::string& name) {
     w2v::write_file_atomic(dir + "/" + split + ".tsv", tsv);
     w2v::write_file_atomic(dir + "/" + split + ".ltr", ltr);
   };
-  write_split("train", 0, 10);
+  write_split("train", 0, n_train);
   write_split("valid", 3, 4);
   w2v::write_file_atomic(dir + "/dict.ltr.txt", "| 30\nA 20\nB 20\nC 20\n");
   return dir;
@@ -198,4 +199,44 @@ TEST_F(Trainer, ConfigErrorsNameTheKey) {
   std::vector<std::string> ft{"task.data=" + data, "model.w2v_path=" + data + "/missing.pt"};
   EXPECT_THROW(w2v::train::Trainer(Config::load(kRoot + "/configs/finetuning/base_100h.yaml", ft), std::cout),
                w2v::Error);
+}
+
+// The worker half of Trainer.TwoWorkersMatchOneProcessAccumulatingTwoBatches, which runs this
+// test binary twice with RANK/WORLD_SIZE set (disabled so that plain runs do not start it).
+TEST(DistributedWorker, DISABLED_Run) {
+  const char* data = std::getenv("W2V_DDP_DATA");
+  ASSERT_NE(data, nullptr);
+  torch::set_num_threads(1);
+  auto o = pretrain_overrides(data, std::string(data) + "/ddp", 3);
+  o.push_back("distributed_training.distributed_world_size=2");
+  std::ostringstream out;
+  w2v::train::Trainer t(Config::load(kRoot + "/configs/pretraining/wav2vec2_base_librispeech.yaml", o), out);
+  t.train();
+  if (std::string(std::getenv("RANK")) == "0") w2v::write_file_atomic(std::string(data) + "/ddp_log.jsonl", out.str());
+}
+
+TEST_F(Trainer, TwoWorkersMatchOneProcessAccumulatingTwoBatches) {
+  const std::string data = make_corpus("ddp", 8);  // 2 batches per epoch
+  auto o = pretrain_overrides(data, data + "/single", 3);
+  o.push_back("optimization.update_freq=[2]");
+  auto single = tagged(run(Config::load(kRoot + "/configs/pretraining/wav2vec2_base_librispeech.yaml", o)),
+                       "train_inner");
+  setenv("W2V_DDP_DATA", data.c_str(), 1);
+  const int rc = w2v::train::spawn_workers(
+      {"test_train", "--gtest_filter=DistributedWorker.DISABLED_Run", "--gtest_also_run_disabled_tests"}, 2, 0);
+  unsetenv("W2V_DDP_DATA");
+  ASSERT_EQ(rc, 0);
+  std::vector<json> lines;
+  std::istringstream in(w2v::read_file(data + "/ddp_log.jsonl"));
+  for (std::string l; std::getline(in, l);) lines.push_back(json::parse(l));
+  auto ddp = tagged(lines, "train_inner");
+  ASSERT_EQ(ddp.size(), 3u);
+  ASSERT_EQ(single.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(ddp[i]["bsz"], single[i]["bsz"]);
+    EXPECT_NEAR(ddp[i]["loss"].get<double>(), single[i]["loss"].get<double>(),
+                1e-5 * std::abs(single[i]["loss"].get<double>())) << i;
+    EXPECT_NEAR(ddp[i]["gnorm"].get<double>(), single[i]["gnorm"].get<double>(),
+                1e-4 * single[i]["gnorm"].get<double>()) << i;
+  }
 }
