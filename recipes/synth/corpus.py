@@ -185,8 +185,10 @@ def split_sentences(args, rng):
     test = []
     while len(test) < n_test:
         s = digits_sentence(rng).upper()
-        # Single commands are too few to hold out; test on the open-ended sentences.
-        if len(s.split()) >= 3 and s not in test_set:
+        # Fixed commands ("TURN THE VOLUME UP") are too few to hold out: test sentences are the
+        # open-ended ones, with numbers in them.
+        numbers = set(DIGITS + TEENS + TENS + ["oh"])
+        if len(s.split()) >= 3 and any(w.lower() in numbers for w in s.split()) and s not in test_set:
             test_set.add(s)
             test.append(s)
 
