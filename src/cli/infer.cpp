@@ -10,11 +10,13 @@
 #include <ostream>
 
 #include "cli/command.h"
+#include "cli/decode_options.h"
 #include "data/dictionary.h"
 #include "data/labels.h"
 #include "data/manifest.h"
 #include "decode/decoder.h"
 #include "decode/emission_file.h"
+#include "decode/infer/acoustic_model.h"
 #include "eval/scoring.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -22,35 +24,12 @@
 namespace {
 
 struct InferOptions {
-  std::string data, subset = "test", labels = "ltr", path, decoder = "viterbi", lexicon, lm, results_path;
+  std::string data, subset = "test", labels = "ltr", path, results_path;
   std::string dump_emissions, load_emissions;
-  w2v::decode::BeamOptions beam;
+  w2v::cli::DecoderOptions decoding;
   int threads = 1;
   int64_t max_tokens = 1600000;
 };
-
-void add_beam_options(CLI::App& sub, w2v::decode::BeamOptions& b) {
-  // fairseq infer.py's defaults (spec 8.5), except beam: 500 rather than the generation default 5.
-  b.beam = 500;
-  b.beam_size_token = 100;
-  b.beam_threshold = 25;
-  b.lm_weight = 2;
-  b.word_score = -1;
-  b.sil_score = 0;
-  sub.add_option("--beam", b.beam, "hypotheses kept per frame")->capture_default_str()->check(CLI::PositiveNumber);
-  sub.add_option("--beam-size-token", b.beam_size_token, "tokens expanded per frame (top-k by emission)")
-      ->capture_default_str();
-  sub.add_option("--beam-threshold", b.beam_threshold, "prune hypotheses this far below the frame's best")
-      ->capture_default_str();
-  sub.add_option("--lm-weight", b.lm_weight, "weight of LM log10 scores")->capture_default_str();
-  sub.add_option("--word-score", b.word_score, "score added per word")->capture_default_str();
-  sub.add_option("--sil-weight", b.sil_score, "score added per silence token")->capture_default_str();
-  sub.add_option("--unk-weight", b.unk_score, "score per <unk> word (-inf: never emit <unk>)")->capture_default_str();
-  sub.add_flag("--log-add", b.log_add, "merge equal hypotheses by log-add instead of max");
-  sub.add_option("--nbest", b.nbest, "hypotheses kept per utterance (the best is scored)")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-}
 
 std::string join_symbols(const std::vector<int>& ids, const w2v::decode::TokenSet& tokens) {
   std::string s;
@@ -78,13 +57,17 @@ int run_infer(const InferOptions& o) {
                                  tsv, references.size()));
   const int threads = cli::set_threads(o.threads);
 
-  decode::DecoderFactory factory(decode::parse_decoder_kind(o.decoder), symbols, o.lexicon, o.lm, o.beam);
+  const auto& d = o.decoding;
+  decode::DecoderFactory factory(decode::parse_decoder_kind(d.decoder), symbols, d.lexicon, d.lm, d.beam);
   auto start = std::chrono::steady_clock::now();
   std::vector<decode::StoredEmissions> emissions;
   if (!o.load_emissions.empty()) {
     emissions = decode::read_emissions(o.load_emissions);
+  } else if (!o.path.empty()) {
+    decode::AcousticModel model(o.path, (dir / ("dict." + o.labels + ".txt")).string());
+    emissions = decode::manifest_emissions(model, manifest, o.max_tokens);
   } else {
-    throw Error("option --load-emissions: required (decoding from a checkpoint needs the checkpoint loader)");
+    throw Error("option --path: a checkpoint is required unless --load-emissions gives stored emissions");
   }
   if (emissions.size() != manifest.entries.size())
     throw file_error(o.load_emissions.empty() ? o.path : o.load_emissions, 0,
@@ -128,7 +111,7 @@ int run_infer(const InferOptions& o) {
              results.size(), audio_seconds, total, results.size() / total, audio_seconds / total, decoding,
              audio_seconds / decoding, threads);
   fmt::print("| Generate {} with decoder={} beam={}: WER: {:.2f} % ({} / {} words), UER: {:.2f} % ({} / {} units)\n",
-             o.subset, o.decoder, o.beam.beam, words.error_rate(), words.errors(), words.ref_units(),
+             o.subset, d.decoder, d.beam.beam, words.error_rate(), words.errors(), words.ref_units(),
              units.error_rate(), units.errors(), units.ref_units());
   if (!o.results_path.empty()) {
     fs::create_directories(o.results_path);
@@ -139,7 +122,7 @@ int run_infer(const InferOptions& o) {
     write_file_atomic((out / ("ref.word" + suffix)).string(), ref_word);
     write_file_atomic((out / ("hypo.units" + suffix)).string(), hypo_units);
     write_file_atomic((out / ("ref.units" + suffix)).string(), ref_units);
-    if (o.beam.nbest > 1) write_file_atomic((out / ("hypo.nbest" + suffix)).string(), nbest);
+    if (d.beam.nbest > 1) write_file_atomic((out / ("hypo.nbest" + suffix)).string(), nbest);
   }
   return 0;
 }
@@ -153,11 +136,7 @@ W2V_COMMAND("infer", "Decode a manifest split with a fine-tuned model (fairseq i
               sub.add_option("--subset,--gen-subset", o->subset, "split to decode")->capture_default_str();
               sub.add_option("--labels", o->labels, "label extension")->capture_default_str();
               sub.add_option("--path", o->path, "fine-tuned checkpoint (fairseq .pt, HF or w2v)");
-              sub.add_option("--decoder,--w2l-decoder", o->decoder, "viterbi | lexicon (kenlm) | lexicon-free")
-                  ->capture_default_str();
-              sub.add_option("--lexicon", o->lexicon, "lexicon file: WORD t1 t2 ... |");
-              sub.add_option("--lm,--kenlm-model", o->lm, "n-gram LM (ARPA, ARPA.gz or w2v binary)");
-              add_beam_options(sub, o->beam);
+              w2v::cli::add_decoder_options(sub, o->decoding);
               sub.add_option("--results-path", o->results_path, "write hypo.word/ref.word/hypo.units/ref.units here");
               sub.add_option("--max-tokens", o->max_tokens, "audio samples per forward batch")->capture_default_str();
               sub.add_option("--threads", o->threads, "threads for the model and the decoders (0: all cores)")

@@ -1,0 +1,44 @@
+// Decoder options shared by `w2v infer` and `w2v transcribe` (fairseq infer.py's names).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "decode/options.h"
+
+namespace w2v::cli {
+
+struct DecoderOptions {
+  std::string decoder = "viterbi", lexicon, lm;
+  decode::BeamOptions beam;
+};
+
+// fairseq infer.py's defaults (spec 8.5), except beam: 500 rather than the generation default 5.
+inline void add_decoder_options(CLI::App& sub, DecoderOptions& o) {
+  auto& b = o.beam;
+  b.beam = 500;
+  b.beam_size_token = 100;
+  b.beam_threshold = 25;
+  b.lm_weight = 2;
+  b.word_score = -1;
+  b.sil_score = 0;
+  sub.add_option("--decoder,--w2l-decoder", o.decoder, "viterbi | lexicon (alias kenlm) | lexicon-free")
+      ->capture_default_str();
+  sub.add_option("--lexicon", o.lexicon, "lexicon file: WORD t1 t2 ... |");
+  sub.add_option("--lm,--kenlm-model", o.lm, "n-gram LM (ARPA, ARPA.gz or w2v binary)");
+  sub.add_option("--beam", b.beam, "hypotheses kept per frame")->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--beam-size-token", b.beam_size_token, "tokens expanded per frame (top-k by emission)")
+      ->capture_default_str();
+  sub.add_option("--beam-threshold", b.beam_threshold, "prune hypotheses this far below the frame's best")
+      ->capture_default_str();
+  sub.add_option("--lm-weight", b.lm_weight, "weight of LM log10 scores")->capture_default_str();
+  sub.add_option("--word-score", b.word_score, "score added per word")->capture_default_str();
+  sub.add_option("--sil-weight", b.sil_score, "score added per silence token")->capture_default_str();
+  sub.add_option("--unk-weight", b.unk_score, "score per <unk> word (-inf: never emit <unk>)")->capture_default_str();
+  sub.add_flag("--log-add", b.log_add, "merge equal hypotheses by log-add instead of max");
+  sub.add_option("--nbest", b.nbest, "hypotheses kept per utterance (the best is scored)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+}
+
+}  // namespace w2v::cli

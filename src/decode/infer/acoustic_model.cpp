@@ -1,0 +1,112 @@
+#include "decode/infer/acoustic_model.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "audio/audio.h"
+#include "util/error.h"
+
+namespace w2v::decode {
+
+AcousticModel::AcousticModel(const std::string& checkpoint, const std::string& dict_path) {
+  ckpt::LoadOptions options;
+  options.dict_path = dict_path;
+  loaded_ = ckpt::load_model(checkpoint, options);
+  if (loaded_.kind != ckpt::ModelKind::kCtc)
+    throw file_error(checkpoint, 0, "expected a fine-tuned CTC model (wav2vec_ctc), got a pre-training model");
+  if (!loaded_.dictionary)
+    throw file_error(checkpoint, 0, "no output dictionary stored with the model; pass the dict.ltr.txt it was trained with");
+  for (int64_t i = 0; i < loaded_.dictionary->size(); ++i) symbols_.push_back(loaded_.dictionary->symbol(i));
+  loaded_.ctc->eval();
+  // Stride and receptive field from the model's own conv stack (conv_feature_layers may vary).
+  auto encoder = loaded_.encoder();
+  int64_t n = 1;
+  while (encoder->output_length(n) < 1) ++n;
+  geometry_.receptive = n;
+  while (encoder->output_length(n) < 2) ++n;
+  geometry_.stride = n - geometry_.receptive;
+}
+
+std::vector<std::vector<float>> AcousticModel::emissions(const std::vector<const std::vector<float>*>& waves) {
+  torch::NoGradGuard no_grad;
+  int64_t longest = 0;
+  for (const auto* w : waves) longest = std::max<int64_t>(longest, static_cast<int64_t>(w->size()));
+  const int64_t batch = static_cast<int64_t>(waves.size());
+  auto source = torch::zeros({batch, longest});
+  auto padding = torch::zeros({batch, longest}, torch::kBool);
+  bool padded = false;
+  for (int64_t b = 0; b < batch; ++b) {
+    const auto& w = *waves[b];
+    const int64_t len = static_cast<int64_t>(w.size());
+    source[b].narrow(0, 0, len).copy_(torch::from_blob(const_cast<float*>(w.data()), {len}, torch::kFloat));
+    if (len < longest) {
+      padding[b].narrow(0, len, longest - len).fill_(true);
+      padded = true;
+    }
+  }
+  auto out = loaded_.ctc->forward(source, padded ? padding : torch::Tensor());
+  auto logits = out.logits.transpose(0, 1).contiguous().to(torch::kFloat);  // [B, T, V]
+  const int64_t T = logits.size(1), V = logits.size(2);
+  std::vector<std::vector<float>> result;
+  for (int64_t b = 0; b < batch; ++b) {
+    int64_t frames = T;
+    if (out.padding_mask.defined()) frames = T - out.padding_mask[b].sum().item<int64_t>();
+    const float* p = logits[b].data_ptr<float>();
+    result.emplace_back(p, p + frames * V);
+  }
+  return result;
+}
+
+std::vector<float> AcousticModel::long_emissions(const std::vector<float>& wave, double chunk_seconds,
+                                                 double overlap_seconds) {
+  const int V = static_cast<int>(symbols_.size());
+  std::vector<float> out;
+  for (const Chunk& c : plan_chunks(static_cast<int64_t>(wave.size()), static_cast<int64_t>(chunk_seconds * audio::kSampleRate),
+                                    static_cast<int64_t>(overlap_seconds * audio::kSampleRate), geometry_)) {
+    if (c.keep_end == c.keep_begin) continue;  // nothing to keep (a signal shorter than one frame)
+    std::vector<float> window(wave.begin() + c.start, wave.begin() + c.start + c.length);
+    auto e = emissions({&window}).at(0);
+    append_chunk(c, e.data(), static_cast<int64_t>(e.size()) / V, V, geometry_, out);
+  }
+  return out;
+}
+
+std::vector<StoredEmissions> manifest_emissions(AcousticModel& model, const data::Manifest& manifest,
+                                                int64_t max_tokens) {
+  const size_t n = manifest.entries.size();
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return manifest.entries[a].num_samples < manifest.entries[b].num_samples;
+  });
+  audio::ReadOptions read;
+  read.normalize = model.normalize();
+  const int V = static_cast<int>(model.symbols().size());
+  std::vector<StoredEmissions> out(n);
+  for (size_t i = 0; i < n;) {
+    // Greedy batches in length order: padded size (count × longest) at most max_tokens.
+    std::vector<std::vector<float>> waves;
+    std::vector<size_t> ids;
+    int64_t longest = 0;
+    while (i < n) {
+      const int64_t len = manifest.entries[order[i]].num_samples;
+      if (!ids.empty() && static_cast<int64_t>(ids.size() + 1) * std::max(longest, len) > max_tokens) break;
+      waves.push_back(audio::read(manifest.full_path(order[i]), read));
+      longest = std::max(longest, static_cast<int64_t>(waves.back().size()));
+      ids.push_back(order[i++]);
+    }
+    std::vector<const std::vector<float>*> ptrs;
+    for (const auto& w : waves) ptrs.push_back(&w);
+    auto e = model.emissions(ptrs);
+    for (size_t b = 0; b < ids.size(); ++b) {
+      auto& s = out[ids[b]];
+      s.id = ids[b];
+      s.vocab = V;
+      s.frames = static_cast<int>(e[b].size() / V);
+      s.data = std::move(e[b]);
+    }
+  }
+  return out;
+}
+
+}  // namespace w2v::decode
