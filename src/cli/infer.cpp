@@ -31,9 +31,14 @@ struct InferOptions {
   int64_t max_tokens = 1600000;
 };
 
+// Hypothesis units as fairseq's hypo.units shows them, minus the leading silence every beam
+// hypothesis starts from (reference label lines never begin with one).
 std::string join_symbols(const std::vector<int>& ids, const w2v::decode::TokenSet& tokens) {
   std::string s;
-  for (int id : ids) {
+  size_t first = 0;
+  while (first < ids.size() && ids[first] == tokens.silence()) ++first;
+  for (size_t i = first; i < ids.size(); ++i) {
+    const int id = ids[i];
     if (tokens.is_special(id)) continue;
     if (!s.empty()) s += ' ';
     s += tokens.symbol(id);

@@ -75,7 +75,7 @@ TEST(InferCli, DecodesStoredEmissionsAndWritesFairseqFiles) {
                            (dir / "em.bin").string();
   std::string out;
   ASSERT_EQ(run(base + " --decoder viterbi", out), 0) << out;
-  EXPECT_NE(out.find("WER: 33.33 % (1 / 3 words)"), std::string::npos) << out;
+  EXPECT_NE(out.find("WER: 33.33 % (1 / 3 words), UER: 8.33 % (1 / 12 units)"), std::string::npos) << out;
   EXPECT_NE(out.find("Processed 2 sentences (3.0 s of audio)"), std::string::npos) << out;
 
   fs::path results = dir / "results";
@@ -84,7 +84,7 @@ TEST(InferCli, DecodesStoredEmissionsAndWritesFairseqFiles) {
                 out),
             0)
       << out;
-  EXPECT_NE(out.find("WER: 0.00 % (0 / 3 words)"), std::string::npos) << out;
+  EXPECT_NE(out.find("WER: 0.00 % (0 / 3 words), UER: 0.00 % (0 / 12 units)"), std::string::npos) << out;
   std::stringstream hypo;
   hypo << std::ifstream(results / "hypo.word-emissions-test.txt").rdbuf();
   EXPECT_EQ(hypo.str(), "CAT DOG (None-0)\nDOG (None-1)\n");
