@@ -163,7 +163,7 @@ void check_unsupported(const Value& section, const std::string& where) {
 
 Wav2Vec2Config read_wav2vec2_config(const Value& section, const std::string& where) {
   if (!section.find("encoder_layers") && !section.is(Value::Kind::Dict) && !section.is(Value::Kind::Object))
-    throw Error(where + ": expected a model config, got " + section.type_name());
+    throw key_error(where, "expected a model config, got " + section.type_name());
   check_unsupported(section, where);
   Wav2Vec2Config cfg;
   for (const auto& [name, field] : fields())

@@ -15,8 +15,8 @@ namespace w2v::ckpt {
 // Reads every Wav2Vec2Config field present in `section` (a cfg.model dict or an args
 // Namespace), keeping the defaults for absent ones. Fields that would change the network in
 // ways the model does not implement (layer_type conformer, target_glu, quantize_input,
-// pos_conv_depth > 1, ...) are w2v::Error naming `where`.key. `where` prefixes key names in
-// errors, e.g. "model.pt: cfg.model".
+// pos_conv_depth > 1, ...) are w2v::Error naming the key path; `where` is the section's own
+// path ("cfg.model", "args"), the caller adds the file name.
 model::Wav2Vec2Config read_wav2vec2_config(const Value& section, const std::string& where);
 
 // cfg.model for a pre-training model: {"_name": "wav2vec2", every Wav2Vec2Config field}.

@@ -12,7 +12,7 @@
 
 namespace w2v::ckpt {
 
-MappedFile::MappedFile(const std::string& path) : path_(path) {
+MappedFile::MappedFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) throw file_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};

@@ -15,10 +15,8 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
 
   std::string_view data() const { return {static_cast<const char*>(addr_), size_}; }
-  const std::string& path() const { return path_; }
 
  private:
-  std::string path_;
   void* addr_ = nullptr;
   size_t size_ = 0;
 };

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "checkpoint/huggingface.h"
 #include "checkpoint/state_dict.h"
 #include "checkpoint/torch_file.h"
@@ -99,36 +101,40 @@ LoadedModel model_from_checkpoint(Value tree, const std::string& where, const Lo
   const Value* section = nullptr;
   const Value* task = nullptr;
   std::string name, sec_where;
-  if (cfg && !cfg->is_none()) {
-    section = &cfg->get("model");
-    sec_where = where + ": cfg.model";
-    name = section->at("_name").as_string(sec_where + "._name");
-    task = cfg->find("task");
-    m.format = "fairseq (cfg)";
-  } else if (args && !args->is_none()) {
-    section = args;
-    sec_where = where + ": args";
-    name = args->get("arch").as_string(sec_where + ".arch");
-    task = args;
-    m.format = "fairseq (args)";
-  } else {
-    throw Error(where + ": neither 'cfg' nor 'args' holds the model configuration");
-  }
-  if (name == "wav2vec2") {
-    m.kind = ModelKind::kPretraining;
-    m.config = read_wav2vec2_config(*section, sec_where);
-    if (task && task->find("normalize")) m.config.normalize = task->get("normalize").as_bool("task.normalize");
-    m.pretraining = model::Wav2Vec2Model(m.config, /*with_pretraining_heads=*/true);
-  } else if (name == "wav2vec_ctc") {
-    m.kind = ModelKind::kCtc;
-    CtcConfig c = read_ctc_config(*section, sec_where);
-    m.config = c.encoder;
-    m.asr = c.asr;
-    const Value* proj = sd->find("w2v_encoder.proj.weight");
-    if (!proj) throw Error(where + ": fine-tuned checkpoint without w2v_encoder.proj.weight");
-    m.ctc = model::Wav2VecCtc(m.config, proj->as_tensor("w2v_encoder.proj.weight").size(0), m.asr);
-  } else {
-    throw Error(where + ": unsupported model '" + name + "' (w2v reads wav2vec2 and wav2vec_ctc)");
+  try {
+    if (cfg && !cfg->is_none()) {
+      section = &tree.at("cfg.model");
+      sec_where = "cfg.model";
+      name = section->at("_name").as_string(sec_where + "._name");
+      task = cfg->find("task");
+      m.format = "fairseq (cfg)";
+    } else if (args && !args->is_none()) {
+      section = args;
+      sec_where = "args";
+      name = tree.at("args.arch").as_string("args.arch");
+      task = args;
+      m.format = "fairseq (args)";
+    } else {
+      throw Error("neither 'cfg' nor 'args' holds the model configuration");
+    }
+    if (name == "wav2vec2") {
+      m.kind = ModelKind::kPretraining;
+      m.config = read_wav2vec2_config(*section, sec_where);
+      if (task && task->find("normalize")) m.config.normalize = task->get("normalize").as_bool("cfg.task.normalize");
+      m.pretraining = model::Wav2Vec2Model(m.config, /*with_pretraining_heads=*/true);
+    } else if (name == "wav2vec_ctc") {
+      m.kind = ModelKind::kCtc;
+      CtcConfig c = read_ctc_config(*section, sec_where);
+      m.config = c.encoder;
+      m.asr = c.asr;
+      const Value* proj = sd->find("w2v_encoder.proj.weight");
+      if (!proj) throw Error("fine-tuned checkpoint without w2v_encoder.proj.weight");
+      m.ctc = model::Wav2VecCtc(m.config, proj->as_tensor("w2v_encoder.proj.weight").size(0), m.asr);
+    } else {
+      throw Error("unsupported model '" + name + "' (w2v reads wav2vec2 and wav2vec_ctc)");
+    }
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
   }
   load_state_dict(m.module(), normalize_weight_norm(*sd), where);
 
@@ -139,11 +145,13 @@ LoadedModel model_from_checkpoint(Value tree, const std::string& where, const Lo
   attach_dictionary(m, std::move(dict), where, options);
 
   auto& items = tree.as_dict().items;
-  for (auto it = items.begin(); it != items.end(); ++it)
-    if (it->first.is(Value::Kind::String) && it->first.as_string() == "model") {
-      items.erase(it);
-      break;
-    }
+  items.erase(std::remove_if(items.begin(), items.end(),
+                             [&](const auto& kv) {
+                               if (!kv.first.is(Value::Kind::String)) return false;
+                               const std::string& k = kv.first.as_string();
+                               return k == "model" || (k == "last_optimizer_state" && !options.keep_optimizer_state);
+                             }),
+              items.end());
   m.checkpoint = std::move(tree);
   return m;
 }

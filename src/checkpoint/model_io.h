@@ -44,6 +44,9 @@ struct LoadedModel {
 struct LoadOptions {
   // fairseq dict.ltr.txt to use as the output dictionary (overrides one found in the file).
   std::string dict_path;
+  // Keep "last_optimizer_state" in LoadedModel::checkpoint (resuming training); otherwise it is
+  // dropped at load, as it can be twice the model's size.
+  bool keep_optimizer_state = false;
 };
 
 // Reads a w2v/fairseq .pt file or a HuggingFace directory. Errors name the file and the key

@@ -8,6 +8,9 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -36,6 +39,31 @@ inline std::string run_oracle(const std::string& script, const std::string& args
   int rc = ::pclose(pipe);
   if (rc != 0) throw std::runtime_error("oracle failed: " + cmd + "\n" + out);
   return out;
+}
+
+// The directory written by `tools/oracle/<script> make DIR`, created once and shared by the
+// test processes of one ctest run (same parent process) and one version of the script: the
+// oracle's torch import dominates test time otherwise. Written to a temporary name and renamed,
+// so parallel tests never see a half-made directory.
+inline std::string oracle_fixtures(const std::string& script) {
+  static std::map<std::string, std::string> made;
+  auto it = made.find(script);
+  if (it != made.end()) return it->second;
+  std::ifstream in(std::string(W2V_SOURCE_DIR) + "/tools/oracle/" + script, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("w2v_ckpt_" + script + "_" + std::to_string(std::hash<std::string>{}(text.str())) + "_" +
+                            std::to_string(::getppid())))
+                              .string();
+  if (!std::filesystem::exists(dir)) {
+    const std::string tmp = dir + ".tmp." + std::to_string(::getpid());
+    run_oracle(script, "make " + tmp);
+    std::error_code ec;
+    std::filesystem::rename(tmp, dir, ec);
+    if (ec) std::filesystem::remove_all(tmp);  // another test process made it first
+  }
+  return made[script] = dir;
 }
 
 // Runs the w2v binary with `args`; returns {exit code, stdout+stderr}.

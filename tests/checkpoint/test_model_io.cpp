@@ -19,14 +19,7 @@ namespace {
 using testing::run_oracle;
 using testing::scratch_dir;
 
-const std::string& models() {
-  static const std::string dir = [] {
-    std::string d = scratch_dir() + "/models";
-    run_oracle("ckpt_models.py", "make " + d);
-    return d;
-  }();
-  return dir;
-}
+std::string models() { return testing::oracle_fixtures("ckpt_models.py"); }
 
 torch::Tensor input() { return load_torch_file(models() + "/input.pt").get("source").as_tensor(); }
 
@@ -88,6 +81,10 @@ TEST(ModelImport, Fairseq2020ArgsFp16Legacy) {
   EXPECT_EQ(m.dictionary->symbol(31), "Z");
   // The rest of the file stays available for resuming.
   EXPECT_FALSE(m.checkpoint.has("model"));
+  EXPECT_FALSE(m.checkpoint.has("last_optimizer_state"));
+  LoadOptions resume;
+  resume.keep_optimizer_state = true;
+  EXPECT_EQ(load_model(models() + "/fairseq_ctc_args.pt", resume).checkpoint.at("last_optimizer_state.param_groups").items().size(), 1u);
   EXPECT_EQ(m.checkpoint.get("optimizer_history").items()[0].get("num_updates").as_int(), 20000);
   EXPECT_EQ(m.checkpoint.at("extra_state.val_loss").as_double(), 3.2);
 }

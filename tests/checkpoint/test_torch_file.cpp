@@ -20,14 +20,7 @@ using testing::run_oracle;
 using testing::scratch_dir;
 using json = nlohmann::json;
 
-const std::string& fixtures() {
-  static const std::string dir = [] {
-    std::string d = scratch_dir() + "/fixtures";
-    run_oracle("ckpt_fixtures.py", "make " + d);
-    return d;
-  }();
-  return dir;
-}
+std::string fixtures() { return testing::oracle_fixtures("ckpt_fixtures.py"); }
 
 // Compares a loaded value with the oracle's JSON description; `ptrs` maps Python storage
 // pointers to ours so that storage sharing must match exactly.

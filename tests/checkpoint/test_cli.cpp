@@ -1,0 +1,65 @@
+// w2v import / w2v export through the binary: round trips keep every tensor, errors are one
+// line naming the file.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "checkpoint/helpers.h"
+#include "checkpoint/model_io.h"
+#include "checkpoint/state_dict.h"
+
+namespace w2v::ckpt {
+namespace {
+
+using testing::oracle_fixtures;
+using testing::run_w2v;
+using testing::scratch_dir;
+
+void expect_same_tensors(const LoadedModel& a, const LoadedModel& b) {
+  Value sa = state_dict(a.module()), sb = state_dict(b.module());
+  ASSERT_EQ(sa.as_dict().items.size(), sb.as_dict().items.size());
+  for (size_t i = 0; i < sa.as_dict().items.size(); ++i)
+    EXPECT_TRUE(torch::equal(sa.as_dict().items[i].second.as_tensor(), sb.as_dict().items[i].second.as_tensor()))
+        << sa.as_dict().items[i].first.as_string();
+}
+
+TEST(Cli, ImportThenExportRoundTrips) {
+  const std::string models = oracle_fixtures("ckpt_models.py");
+  for (const char* src : {"fairseq_ctc_args.pt", "hf_ctc", "fairseq_pretrain.pt"}) {
+    SCOPED_TRACE(src);
+    const std::string imported = scratch_dir() + "/imported_" + std::string(src) + ".pt";
+    auto [rc, out] = run_w2v("import " + models + "/" + src + " -o " + imported);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("-> " + imported), std::string::npos) << out;
+    LoadedModel original = load_model(models + "/" + src), ours = load_model(imported);
+    expect_same_tensors(original, ours);
+
+    const std::string hf = scratch_dir() + "/exported_hf_" + src;
+    std::tie(rc, out) = run_w2v("export " + imported + " --format hf -o " + hf);
+    ASSERT_EQ(rc, 0) << out;
+    expect_same_tensors(ours, load_model(hf));
+
+    const std::string fs = scratch_dir() + "/exported_fs_" + std::string(src) + ".pt";
+    const bool ctc = ours.kind == ModelKind::kCtc;
+    const std::string dict = scratch_dir() + "/exported_dict_" + src + ".txt";
+    std::tie(rc, out) = run_w2v("export " + imported + " --format fairseq -o " + fs + (ctc ? " --dict-out " + dict : ""));
+    ASSERT_EQ(rc, 0) << out;
+    LoadedModel back = ctc ? load_model(fs, {dict}) : load_model(fs);
+    expect_same_tensors(ours, back);
+    if (ctc) EXPECT_EQ(back.dictionary->decode({4, 5, 6, 7}), ours.dictionary->decode({4, 5, 6, 7}));
+  }
+}
+
+TEST(Cli, ErrorsAreOneLineNamingTheFile) {
+  const std::string bad = oracle_fixtures("ckpt_fixtures.py") + "/hostile/wrong_magic.pt";
+  auto [rc, out] = run_w2v("import " + bad + " -o " + scratch_dir() + "/never.pt");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_EQ(out, "w2v: error: " + bad + ": not a PyTorch file (neither a zip archive nor the legacy magic number)\n");
+  EXPECT_FALSE(std::filesystem::exists(scratch_dir() + "/never.pt"));
+
+  std::tie(rc, out) = run_w2v("export " + bad + " --format onnx -o x");
+  EXPECT_EQ(rc, 2) << out;  // usage error
+}
+
+}  // namespace
+}  // namespace w2v::ckpt
