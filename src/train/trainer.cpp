@@ -287,7 +287,9 @@ void Trainer::Impl::resume() {
   std::string path = cfg.text("checkpoint.restore_file");
   if (path == "checkpoint_last.pt") path = save_dir + "/" + path;
   if (!fs::exists(path)) return;
-  ckpt::LoadedModel r = ckpt::load_model(path);
+  ckpt::LoadOptions load;
+  load.keep_optimizer_state = true;
+  ckpt::LoadedModel r = ckpt::load_model(path, load);
   if (r.kind != lm.kind) throw Error(path + ": holds a different model kind than model._name=" + cfg.choice("model"));
   copy_state(r.module(), lm.module(), path, /*allow_missing=*/false);
   const Value& tree = r.checkpoint;
@@ -305,8 +307,12 @@ void Trainer::Impl::resume() {
     best = b->as_double(path + ": extra_state.best");
   }
   if (const Value* s = tree.find_path("extra_state.w2v_skipped_updates")) skipped = s->as_int();
-  if (!cfg.flag("checkpoint.reset_optimizer"))
-    if (const Value* o = tree.find("last_optimizer_state"); o && !o->is_none()) load_optimizer_state(*o, path);
+  if (!cfg.flag("checkpoint.reset_optimizer")) {
+    const Value* o = tree.find("last_optimizer_state");
+    if (o && !o->is_none()) load_optimizer_state(*o, path);
+    else if (master())
+      log << json{{"warning", path + " has no optimizer state; Adam starts afresh"}}.dump() << "\n";
+  }
   adam->set_lr(num_updates > 0 ? scheduler->lr(num_updates) : scheduler->initial());
   if (master())
     log << json{{"resumed", path}, {"num_updates", num_updates}, {"epoch", epoch},

@@ -88,10 +88,12 @@ std::vector<std::string> pretrain_overrides(const std::string& data, const std::
   return o;
 }
 
+// Runs a training and returns its log lines (also kept beside the checkpoints for inspection).
 std::vector<json> run(const Config& cfg) {
   std::ostringstream out;
   w2v::train::Trainer trainer(cfg, out);
   trainer.train();
+  w2v::write_file_atomic(cfg.text("checkpoint.save_dir") + "/train_log.jsonl", out.str());
   std::vector<json> lines;
   std::istringstream in(out.str());
   for (std::string l; std::getline(in, l);) lines.push_back(json::parse(l));
@@ -137,6 +139,9 @@ TEST_F(Trainer, PretrainsTinyModelAndResumesExactly) {
   // Interrupted after 2 updates (mid-epoch), then resumed to 5 from checkpoint_last.pt.
   run(Config::load(cfg_path, pretrain_overrides(data, data + "/resumed", 2)));
   auto resumed = run(Config::load(cfg_path, pretrain_overrides(data, data + "/resumed", 5)));
+  ASSERT_TRUE(resumed.size() > 2 && resumed[2].contains("resumed")) << resumed[2];
+  EXPECT_EQ(resumed[2]["num_updates"], 2);
+  EXPECT_EQ(resumed[2]["iterations_in_epoch"], 2);
   auto inner2 = tagged(resumed, "train_inner");
   ASSERT_EQ(inner2.size(), 3u);
   for (size_t i = 0; i < 3; ++i) {

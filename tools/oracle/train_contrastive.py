@@ -2,7 +2,7 @@
 """Oracle for w2v's contrastive criterion, written from the spec (sections 3.4, 4.3): infonce
 cross-entropy summed over time-major rows of [1+K, B, M] logits, diversity loss
 (num_vars - prob_perplexity) / num_vars and feature penalty, each weighted and scaled by
-sample_size = B * M; fairseq's accuracy counts. Returns values and gradients (fp64)."""
+sample_size = B * M; fairseq's accuracy counts. Returns values and gradients (fp64). The request is a list of cases."""
 import torch
 import torch.nn.functional as F
 
@@ -42,4 +42,4 @@ def criterion(req):
     return out
 
 
-run(criterion)
+run(lambda cases: [criterion(c) for c in cases])
