@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
@@ -519,6 +520,7 @@ void Trainer::Impl::log_train_inner() {
   j["ups"] = dt > 0 ? static_cast<double>(interval_updates) / dt : 0.0;
   j["skipped_updates"] = skipped;
   j["wall"] = seconds();
+  j["cpu"] = static_cast<double>(std::clock()) / CLOCKS_PER_SEC;  // process CPU seconds, all threads
   log << j.dump() << "\n";
   log.flush();
   interval.clear();
