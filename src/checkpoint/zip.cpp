@@ -116,7 +116,7 @@ void ZipWriter::put(std::string_view bytes) {
 }
 
 void ZipWriter::add(const std::string& entry, std::string_view data) {
-  const bool z64 = data.size() >= k32 || pos_ >= k32;
+  const bool z64 = data.size() >= zip64_from_ || pos_ >= zip64_from_;
   const uint32_t crc = crc32_of(data);
   std::string h;
   wr(h, kLocalSig, 4);
@@ -152,7 +152,7 @@ void ZipWriter::add(const std::string& entry, std::string_view data) {
 void ZipWriter::finish() {
   const uint64_t cd_offset = pos_;
   for (const Written& w : written_) {
-    const bool z64 = w.size >= k32 || w.offset >= k32;
+    const bool z64 = w.size >= zip64_from_ || w.offset >= zip64_from_;
     std::string extra;
     if (z64) {
       wr(extra, 1, 2);
@@ -183,7 +183,7 @@ void ZipWriter::finish() {
     put(c);
   }
   const uint64_t cd_size = pos_ - cd_offset, count = written_.size();
-  const bool z64 = count >= 0xFFFF || cd_offset >= k32 || cd_size >= k32;
+  const bool z64 = count >= 0xFFFF || cd_offset >= zip64_from_ || cd_size >= zip64_from_;
   std::string e;
   if (z64) {
     const uint64_t z64_offset = pos_;

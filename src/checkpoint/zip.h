@@ -37,7 +37,9 @@ class ZipReader {
 // Writes stored entries with 64-byte aligned data, then the central directory on finish().
 class ZipWriter {
  public:
-  explicit ZipWriter(std::ostream& out) : out_(out) {}
+  // Sizes and offsets >= zip64_from use ZIP64 records (the format's limit is 0xFFFFFFFF; tests
+  // lower it to exercise the ZIP64 path on small files).
+  explicit ZipWriter(std::ostream& out, uint64_t zip64_from = 0xFFFFFFFFu) : out_(out), zip64_from_(zip64_from) {}
   void add(const std::string& entry, std::string_view data);
   void finish();
 
@@ -49,6 +51,7 @@ class ZipWriter {
   };
   void put(std::string_view bytes);
   std::ostream& out_;
+  uint64_t zip64_from_;
   uint64_t pos_ = 0;
   std::vector<Written> written_;
 };

@@ -10,6 +10,7 @@
 #include "checkpoint/pickle.h"
 #include "checkpoint/safetensors.h"
 #include "checkpoint/torch_file.h"
+#include "checkpoint/zip.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -165,6 +166,22 @@ TEST(TorchFile, WrittenEntriesAre64ByteAligned) {
     ++found;
   }
   EXPECT_EQ(found, 4u);  // data.pkl, data/0, data/1, version
+}
+
+// The ZIP64 records our writer emits for > 4 GiB checkpoints, forced on a small file: both our
+// reader and Python's torch.load must read it.
+TEST(TorchFile, Zip64Writer) {
+  const std::string src = fixtures() + "/by_file.pt", out = scratch_dir() + "/zip64_written.pt";
+  const std::string bytes = read_file(src);
+  ZipReader in(bytes, src);
+  write_atomic(out, [&](std::ostream& os) {
+    ZipWriter zip(os, /*zip64_from=*/0);
+    for (const std::string& name : in.names()) zip.add(name, in.get(name));
+    zip.finish();
+  });
+  EXPECT_NE(read_file(out).find("PK\x06\x06"), std::string::npos);  // ZIP64 end record present
+  EXPECT_TRUE(equal(load_torch_file(out), load_torch_file(src)));
+  EXPECT_EQ(run_oracle("ckpt_fixtures.py", "compare " + src + " " + out), "same\n");
 }
 
 void expect_error(const std::string& file, const std::string& words) {
