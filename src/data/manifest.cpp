@@ -154,6 +154,11 @@ ManifestSplit scan_audio_dir(const std::string& dir, const ManifestOptions& opti
     try {
       frames = audio::info(real.string()).frames;
       if (frames <= 0) throw file_error(real.string(), 0, "audio has zero samples");
+      if (options.verify) {
+        audio::ReadOptions any_rate;
+        any_rate.resample = true;  // only decoding is checked here, not the rate
+        audio::read(real.string(), any_rate);
+      }
     } catch (const Error& e) {
       split.bad_files.push_back(e.what());
       continue;

@@ -28,6 +28,7 @@ struct ManifestOptions {
   double valid_percent = 0.01;     // fraction of files drawn into valid
   uint64_t seed = 42;
   std::string path_must_contain;   // keep only absolute paths containing it (if not empty)
+  bool verify = false;             // decode every file (finds truncated/corrupt/NaN data, slower)
 };
 
 struct ManifestSplit {

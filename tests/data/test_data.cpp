@@ -168,15 +168,24 @@ TEST(CorpusTools, AllBadFilesAndBadTranscriptsAreReported) {
   make_librispeech_tree(root, 1, 3);
   write_text(root + "/bad1.flac", "not audio");
   write_text(root + "/bad2.flac", "");
+  // A FLAC cut in the middle: its header is fine, only decoding (--verify) finds it.
+  const Manifest good = scan_audio_dir(root, ManifestOptions{}).train;
+  const std::string longest = good.full_path(good.entries.size() - 1);
+  must_run("head -c " + std::to_string(std::filesystem::file_size(longest) / 2) + " " + longest + " > " + root +
+           "/cut.flac");
   std::string out;
   EXPECT_EQ(test::run(w2v("manifest " + root + " --dest " + dir / "m"), &out), 1);
   EXPECT_NE(out.find("bad1.flac"), std::string::npos) << out;
   EXPECT_NE(out.find("bad2.flac"), std::string::npos) << out;
   EXPECT_NE(out.find("2 unreadable"), std::string::npos) << out;
+  EXPECT_EQ(test::run(w2v("manifest " + root + " --dest " + dir / "m --verify"), &out), 1);
+  EXPECT_NE(out.find("cut.flac"), std::string::npos) << out;
+  EXPECT_NE(out.find("3 unreadable"), std::string::npos) << out;
   EXPECT_FALSE(std::filesystem::exists(dir / "m/train.tsv"));
 
   std::filesystem::remove(root + "/bad1.flac");
   std::filesystem::remove(root + "/bad2.flac");
+  std::filesystem::remove(root + "/cut.flac");
   must_run(w2v("manifest " + root + " --dest " + dir / "m --valid-percent 0"));
   const Manifest m = Manifest::load(dir / "m/train.tsv");
   ASSERT_EQ(m.entries.size(), 3u);
@@ -461,6 +470,17 @@ TEST(SynthCorpus, DeterministicHeldOutAndLoadable) {
   EXPECT_EQ(test.size(), 10u);
   for (const std::string other : {"train.wrd", "valid.wrd", "lm.txt"})
     for (const std::string& s : lines_of(dir / "a/" + other)) EXPECT_EQ(test.count(s), 0u) << s << " in " << other;
+
+  // The small-vocabulary task is closed: every test word is in the LM text.
+  std::set<std::string> lm_words;
+  for (const std::string& s : lines_of(dir / "a/lm.txt")) {
+    std::istringstream words(s);
+    for (std::string w; words >> w;) lm_words.insert(w);
+  }
+  for (const std::string& s : test) {
+    std::istringstream words(s);
+    for (std::string w; words >> w;) EXPECT_EQ(lm_words.count(w), 1u) << w;
+  }
 
   std::map<std::string, std::set<std::string>> voices;  // split -> voices
   const std::vector<std::string> rows = read_labels(dir / "a/utterances.tsv");

@@ -1,0 +1,47 @@
+// w2v manifest: fairseq's wav2vec_manifest.py (train.tsv / valid.tsv for an audio tree).
+#include <fmt/core.h>
+
+#include <filesystem>
+
+#include "cli/command.h"
+#include "data/manifest.h"
+#include "util/error.h"
+
+namespace {
+
+W2V_COMMAND("manifest", "write train.tsv/valid.tsv (fairseq format) for a directory of audio files",
+            [](CLI::App& sub) {
+              auto dir = std::make_shared<std::string>();
+              auto dest = std::make_shared<std::string>();
+              auto options = std::make_shared<w2v::data::ManifestOptions>();
+              sub.add_option("root", *dir, "directory searched recursively for audio files")->required();
+              sub.add_option("--dest", *dest, "output directory for train.tsv / valid.tsv")->required();
+              sub.add_option("--ext", options->ext, "audio file extension")->capture_default_str();
+              sub.add_option("--valid-percent", options->valid_percent, "fraction of files put into valid.tsv")
+                  ->capture_default_str()
+                  ->check(CLI::Range(0.0, 1.0));
+              sub.add_option("--seed", options->seed, "random seed of the split")->capture_default_str();
+              sub.add_option("--path-must-contain", options->path_must_contain,
+                             "keep only files whose absolute path contains this string");
+              sub.add_flag("--verify", options->verify,
+                           "decode every file to find truncated or corrupt audio (headers only otherwise)");
+              return [=] {
+                const w2v::data::ManifestSplit split = w2v::data::scan_audio_dir(*dir, *options);
+                for (const std::string& bad : split.bad_files) fmt::print(stderr, "w2v: bad audio: {}\n", bad);
+                if (!split.bad_files.empty())
+                  throw w2v::file_error(*dir, 0,
+                                        fmt::format("{} unreadable audio file(s), listed above; no manifest written",
+                                                    split.bad_files.size()));
+                if (split.train.entries.empty() && split.valid.entries.empty())
+                  throw w2v::file_error(*dir, 0, "no *." + options->ext + " files found");
+                std::filesystem::create_directories(*dest);
+                split.train.save(*dest + "/train.tsv");
+                // wav2vec_manifest.py writes valid.tsv only when a valid split was asked for.
+                if (options->valid_percent > 0) split.valid.save(*dest + "/valid.tsv");
+                fmt::print("{}: {} train, {} valid files\n", *dest, split.train.entries.size(),
+                           split.valid.entries.size());
+                return 0;
+              };
+            });
+
+}  // namespace
