@@ -3,6 +3,8 @@
 // transcribe's text equals greedy decoding of that forward; long files go through chunks.
 #include <gtest/gtest.h>
 
+#include <fmt/core.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
