@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Runs w2v's benchmarks, each beside its Python reference in the same run, and prints their
+# timings and ratios (record them in docs/BENCHMARKS.md with date, machine and threads).
+#   scripts/bench.sh [ENTRY...]     entries: model lm decode data train (default: all)
+#   W2V_BUILD_DIR  build directory (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${W2V_BUILD_DIR:-build}
+[ -f "$BUILD_DIR/build.ninja" ] || cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+# bench TARGET ARGS...: builds bench/<area>/TARGET and runs it.
+bench() {
+  local target=$1
+  shift
+  cmake --build "$BUILD_DIR" --target "$target" >/dev/null
+  "$BUILD_DIR/bench/${target#bench_}/$target" "$@"
+}
+
+entry_model() {
+  # BASE CTC forward on 10 s of audio, w2v vs torchaudio, all cores.
+  bench bench_model --seconds 10 --threads 0 --repeats 3
+}
+
+entry_lm() {
+  # n-gram LM, one thread: 4-gram build on a 5 MB synthetic corpus (time, peak memory), query
+  # lookups/s for the ARPA-loaded and the binary model, and build CPU time on 1 MB beside
+  # tools/oracle/ngram_ref.py.
+  local dir ours ref
+  dir=$(mktemp -d)
+  bench bench_lm generate 5 "$dir/c5.txt"
+  bench bench_lm build "$dir/c5.txt" 4 "$dir/c5.arpa"
+  bench bench_lm query "$dir/c5.arpa" 5
+  head -c 1000000 "$dir/c5.txt" | sed '$d' >"$dir/c1.txt"
+  ours=$(bench bench_lm build "$dir/c1.txt" 4 "$dir/c1.arpa" | sed -n 's/.*cpu_seconds=\([0-9.]*\).*/\1/p')
+  ref=$( { TIMEFORMAT='%U %S'; time /usr/bin/python3 tools/oracle/ngram_ref.py build "$dir/c1.txt" "$dir/ref.arpa" \
+           --order 4 --discount-fallback >/dev/null 2>&1; } 2>&1 | awk '{ print $1 + $2 }')
+  echo "lm: 1 MB 4-gram build CPU seconds: w2v $ours, Python reference $ref" \
+       "($(awk -v a="$ref" -v b="$ours" 'BEGIN { printf "%.1f", a / b }')x)"
+  rm -rf "$dir"
+}
+
+entry_decode() {
+  # CTC decoders on synthetic LibriSpeech-like letter emissions (V 32, 5k-word lexicon, KN word
+  # 4-gram / letter 6-gram built by w2v): greedy, lexicon beam 50 and 500, lexicon-free beam 50;
+  # one thread (frames per CPU second) and two. No Python reference: torchaudio 0.13's
+  # ctc_decoder needs flashlight, which Debian does not package.
+  bench bench_decode --seconds 15 --utterances 8 --threads 2 --beams 50,500
+}
+
+entry_data() {
+  # Loader throughput (seconds of audio per second): audio::read alone and the prefetching
+  # Loader (pretraining crops, max_tokens 1.4 M) with 0/1/2 workers, wav and flac; then
+  # torchaudio.load on the same files.
+  local dir
+  dir=$(mktemp -d)
+  bench bench_data "$dir" --files 120 --seconds 12
+  /usr/bin/python3 bench/data/loader_ref.py "$dir"
+  rm -rf "$dir"
+}
+
+entry_train() {
+  # CTC fine-tuning throughput, one thread: a 1.5 M-parameter wav2vec 2.0 (7-layer 128-channel
+  # conv stack with layer norm and bias, 4 x 144 encoder) pre-trained for one update, then
+  # fine-tuned with configs/finetuning/base_100h.yaml on 4 s tone utterances, 4 per update;
+  # seconds of audio per CPU second after 2 warm-up updates, beside torchaudio's model
+  # (tools/oracle/train_bench.py, no masking) on the same batches.
+  local dir w2v
+  dir=$(mktemp -d)
+  cmake --build "$BUILD_DIR" --target w2v >/dev/null
+  w2v="$BUILD_DIR/w2v"
+  /usr/bin/python3 tools/oracle/train_bench.py corpus "$dir" 16 4
+  "$w2v" train --threads 1 --config configs/pretraining/wav2vec2_base_librispeech.yaml \
+    "model.conv_feature_layers=[(128, 10, 5)] + [(128, 3, 2)] * 4 + [(128,2,2)] * 2" \
+    model.extractor_mode=layer_norm model.conv_bias=true model.encoder_layers=4 \
+    model.encoder_embed_dim=144 model.encoder_ffn_embed_dim=576 model.encoder_attention_heads=4 \
+    model.final_dim=64 task.data="$dir" task.min_sample_size=1000 dataset.max_tokens=256000 \
+    distributed_training.distributed_world_size=1 optimization.max_update=1 \
+    checkpoint.save_dir="$dir/pt" >/dev/null 2>&1
+  "$w2v" train --threads 1 --config configs/finetuning/base_100h.yaml task.data="$dir" \
+    model.w2v_path="$dir/pt/checkpoint_last.pt" checkpoint.save_dir="$dir/ft" \
+    distributed_training.distributed_world_size=1 optimization.update_freq=[1] \
+    optimization.max_update=8 dataset.max_tokens=256000 dataset.disable_validation=true \
+    dataset.num_workers=1 common.log_interval=1 >"$dir/ft.log" 2>/dev/null
+  /usr/bin/python3 - "$dir/ft.log" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if '"train_inner"' in l]
+a, b = lines[1], lines[-1]
+audio = sum(l["bsz"] for l in lines[2:]) * 4
+print(f"w2v: {audio / (b['cpu'] - a['cpu']):.2f} s of audio per CPU second, "
+      f"{audio / (b['wall'] - a['wall']):.2f} per wall second (1 thread, {len(lines) - 2} updates)")
+PY
+  /usr/bin/python3 tools/oracle/train_bench.py run "$dir" 8 4
+  rm -rf "$dir"
+}
+
+ALL=(model lm decode data train)
+ENTRIES=("$@")
+((${#ENTRIES[@]})) || ENTRIES=("${ALL[@]}")
+echo "w2v benchmarks: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+for e in "${ENTRIES[@]}"; do
+  declare -F "entry_$e" >/dev/null || { echo "bench.sh: unknown entry '$e' (known: ${ALL[*]})" >&2; exit 2; }
+  "entry_$e"
+done
