@@ -4,10 +4,7 @@
 #include <fmt/core.h>
 
 #include <chrono>
-#include <cmath>
 #include <filesystem>
-#include <limits>
-#include <ostream>
 
 #include "cli/command.h"
 #include "cli/decode_options.h"
@@ -91,7 +88,7 @@ int run_infer(const InferOptions& o) {
   auto results = decode::decode_all(factory, views, threads);
   auto end = std::chrono::steady_clock::now();
 
-  eval::Scorer words, units(false);
+  eval::Scorer words, units;
   std::string hypo_word, ref_word, hypo_units, ref_units, nbest;
   double audio_seconds = 0;
   for (size_t i = 0; i < results.size(); ++i) {

@@ -1,9 +1,6 @@
 // w2v transcribe: audio files of any length -> text, JSON or SRT with word times. Long files
 // are run through the model in overlapping windows whose emissions are stitched, then decoded
 // in one piece (decode/chunking.h).
-#include <fmt/core.h>
-
-#include <filesystem>
 #include <iostream>
 
 #include "audio/audio.h"
