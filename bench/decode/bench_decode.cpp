@@ -3,8 +3,9 @@
 // own estimator. The setup mimics a LibriSpeech letter model: V = 32 (fairseq's letter dict),
 // a 5 000-word lexicon, emissions that spell a sentence with noise so that the beam stays busy.
 //   bench_decode [--seconds S] [--threads N] [--beams 50,500]
-// Prints one line per decoder: frames/s and x-realtime (1 frame = 20 ms) for one thread, and
-// the aggregate with N threads (one decoder per thread, utterances split between them).
+// Prints one line per decoder: WER against the spelled words, frames per CPU second and
+// x-realtime (1 frame = 20 ms) for one thread, and wall rates with N threads (one decoder per
+// thread, utterances split between them).
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include "decode/lexicon_decoder.h"
 #include "decode/lexicon_free_decoder.h"
 #include "decode/viterbi.h"
+#include "eval/scoring.h"
 #include "lm/kneser_ney.h"
 #include "lm/ngram_model.h"
 
@@ -35,6 +37,7 @@ const std::vector<std::string> kLetters = {"<s>", "<pad>", "</s>", "<unk>", "|",
 struct Setup {
   std::vector<std::string> vocab;
   std::vector<std::vector<float>> utterances;  // emissions [T, 32]
+  std::vector<std::string> references;         // the words each utterance spells
   std::string lexicon_text, word_arpa, letter_arpa;
 };
 
@@ -85,24 +88,32 @@ Setup make_setup(double seconds, int utterances) {
   letter_opts.discount_fallback = {0.5, 1.0, 1.5};
   lm::estimate_kneser_ney(corpus, s.letter_arpa, letter_opts, nullptr);
 
-  // Emissions: a spoken Zipf sentence, 2-4 frames per letter with blanks, plus Gaussian noise.
+  // Emissions: a spoken Zipf sentence (each letter 1-2 frames, then 0-2 blanks; words end with
+  // '|'), blank-padded to the length, +6 on the spoken token and N(0, 1.5) noise everywhere.
   std::normal_distribution<float> noise(0.f, 1.5f);
   const int V = static_cast<int>(kLetters.size());
   const int frames = static_cast<int>(seconds / decode::kFrameSeconds);
   for (int u = 0; u < utterances; ++u) {
     std::vector<int> path;
-    while (static_cast<int>(path.size()) < frames) {
-      for (char c : s.vocab[zipf(rng)] + "|") {
+    std::string reference;
+    while (true) {
+      const std::string& word = s.vocab[zipf(rng)];
+      std::vector<int> spoken;
+      for (char c : word + "|") {
         int id = c == '|' ? 4 : static_cast<int>(std::find(kLetters.begin(), kLetters.end(), std::string(1, c)) - kLetters.begin());
-        for (int k = 1 + rng() % 2; k > 0; --k) path.push_back(id);
-        for (int k = rng() % 3; k > 0; --k) path.push_back(0);
+        for (int k = 1 + rng() % 2; k > 0; --k) spoken.push_back(id);
+        for (int k = rng() % 3; k > 0; --k) spoken.push_back(0);
       }
+      if (path.size() + spoken.size() > static_cast<size_t>(frames)) break;
+      path.insert(path.end(), spoken.begin(), spoken.end());
+      reference += (reference.empty() ? "" : " ") + word;
     }
-    path.resize(frames);
+    path.resize(frames, 0);
     std::vector<float> e(static_cast<size_t>(frames) * V);
     for (int t = 0; t < frames; ++t)
       for (int v = 0; v < V; ++v) e[t * V + v] = noise(rng) + (v == path[t] ? 6.f : 0.f);
     s.utterances.push_back(std::move(e));
+    s.references.push_back(std::move(reference));
   }
   return s;
 }
@@ -117,6 +128,7 @@ void run(const std::string& name, const Setup& s, int threads, MakeDecoder make)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
   };
   double cpu_one = 0;
+  eval::Scorer wer;
   auto time_on = [&](int n) {
     std::vector<std::thread> pool;
     const double cpu_start = cpu_now();
@@ -126,7 +138,8 @@ void run(const std::string& name, const Setup& s, int threads, MakeDecoder make)
         auto decode = make();
         for (size_t u = th; u < s.utterances.size(); u += n) {
           decode::Emissions e{s.utterances[u].data(), static_cast<int>(s.utterances[u].size()) / V, V};
-          decode(e);
+          std::string text = decode(e);
+          if (n == 1) wer.add(std::to_string(u), s.references[u], text);
         }
       });
     }
@@ -137,9 +150,9 @@ void run(const std::string& name, const Setup& s, int threads, MakeDecoder make)
   double frames = 0;
   for (const auto& u : s.utterances) frames += static_cast<double>(u.size()) / V;
   double one = time_on(1), many = threads > 1 ? time_on(threads) : one;
-  fmt::print("{:<22} 1 thread: {:>9.0f} frames/CPU-s {:>7.1f} x-realtime/CPU-s, wall {:>9.0f} frames/s | "
+  fmt::print("{:<22} WER {:5.2f} % | 1 thread: {:>9.0f} frames/CPU-s {:>7.1f} x-realtime/CPU-s, wall {:>9.0f} frames/s | "
              "{} threads: wall {:>9.0f} frames/s {:>7.1f} x-realtime\n",
-             name, frames / cpu_one, frames / cpu_one * decode::kFrameSeconds, frames / one, threads, frames / many,
+             name, wer.error_rate(), frames / cpu_one, frames / cpu_one * decode::kFrameSeconds, frames / one, threads, frames / many,
              frames / many * decode::kFrameSeconds);
 }
 
@@ -175,7 +188,7 @@ int main(int argc, char** argv) {
              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
   run("viterbi", s, threads, [&] {
-    return [d = std::make_shared<decode::ViterbiDecoder>(tokens)](const decode::Emissions& e) { d->decode(e); };
+    return [d = std::make_shared<decode::ViterbiDecoder>(tokens)](const decode::Emissions& e) { return d->decode(e).text(); };
   });
   for (int beam : beams) {
     decode::BeamOptions opt;  // fairseq infer's recommended knobs (spec 8.5)
@@ -186,7 +199,7 @@ int main(int argc, char** argv) {
     opt.word_score = -1;
     run(fmt::format("lexicon beam {}", beam), s, threads, [&] {
       return [d = std::make_shared<decode::LexiconDecoder>(tokens, lexicon, *word_lm, opt)](const decode::Emissions& e) {
-        d->decode(e);
+        return d->decode(e).at(0).text();
       };
     });
   }
@@ -196,7 +209,7 @@ int main(int argc, char** argv) {
   opt.lm_weight = 1;
   run("lexicon-free beam 50", s, threads, [&] {
     return [d = std::make_shared<decode::LexiconFreeDecoder>(tokens, *letter_lm, opt)](const decode::Emissions& e) {
-      d->decode(e);
+      return d->decode(e).at(0).text();
     };
   });
   return 0;
