@@ -1,0 +1,96 @@
+// w2v extract CKPT AUDIO... -o DIR: wav2vec 2.0 representations of audio files, one output per
+// input named after the input's stem: <stem>.npy (or <stem>.pt) holding the context network
+// output [T, D], one layer's output (--layer N, 1-based), or all layer outputs [L, T, D]
+// (--all-layers); with --logits (CTC models) also the CTC logits [T, V] (<stem>.logits.npy, or
+// key "logits" in the .pt).
+#include <fmt/core.h>
+
+#include <filesystem>
+#include <map>
+
+#include "audio/audio.h"
+#include "checkpoint/model_io.h"
+#include "checkpoint/torch_file.h"
+#include "cli/command.h"
+#include "model/npy.h"
+#include "util/error.h"
+
+namespace {
+
+struct ExtractOptions {
+  std::string checkpoint, out_dir, format = "npy";
+  std::vector<std::string> audio;
+  int layer = 0;  // 0 = final output
+  bool all_layers = false, logits = false;
+  int threads = 0;
+};
+
+int run_extract(const ExtractOptions& o) {
+  namespace fs = std::filesystem;
+  using namespace w2v;
+  // Distinct output names before any work, so a collision never overwrites a result.
+  std::map<std::string, std::string> stems;
+  for (const auto& a : o.audio) {
+    auto stem = fs::path(a).stem().string();
+    auto [it, fresh] = stems.emplace(stem, a);
+    if (!fresh) throw Error(fmt::format("{} and {} would both be written as {}.{}", it->second, a, stem, o.format));
+  }
+  cli::set_threads(o.threads);
+  auto m = ckpt::load_model(o.checkpoint);
+  const bool ctc = m.kind == ckpt::ModelKind::kCtc;
+  if (o.logits && !ctc) throw Error(o.checkpoint + ": --logits needs a fine-tuned (CTC) checkpoint");
+  if (o.layer < 0 || o.layer > m.config.encoder_layers)
+    throw Error(fmt::format("--layer {}: the model has layers 1..{}", o.layer, m.config.encoder_layers));
+  m.module().eval();
+  auto encoder = m.encoder();
+  fs::create_directories(o.out_dir);
+  torch::NoGradGuard no_grad;
+
+  for (const auto& path : o.audio) {
+    audio::ReadOptions ro;
+    ro.normalize = m.config.normalize;
+    auto samples = audio::read(path, ro);
+    if (encoder->output_length(static_cast<int64_t>(samples.size())) < 1)
+      throw Error(fmt::format("{}: {} samples is shorter than the feature encoder's receptive field", path, samples.size()));
+    auto source = torch::from_blob(samples.data(), {1, static_cast<int64_t>(samples.size())}, torch::kFloat).clone();
+    auto f = encoder->extract_features(source, {}, {}, {}, o.all_layers || o.layer == 0 ? -1 : o.layer - 1);
+    torch::Tensor features;
+    if (o.all_layers) {
+      features = torch::stack(f.layer_results).select(1, 0);  // [L, T, D]
+    } else {
+      features = (o.layer == 0 ? f.x : f.layer_results.back()).select(0, 0);
+    }
+    torch::Tensor logits;
+    if (o.logits) logits = m.ctc->forward(source).logits.select(1, 0);  // [T, V]
+
+    const std::string base = (fs::path(o.out_dir) / fs::path(path).stem()).string();
+    if (o.format == "npy") {
+      model::write_npy(base + ".npy", features);
+      if (o.logits) model::write_npy(base + ".logits.npy", logits);
+    } else {
+      auto d = ckpt::Value::dict();
+      d.set("features", ckpt::Value::tensor(features));
+      if (o.logits) d.set("logits", ckpt::Value::tensor(logits));
+      ckpt::save_torch_file(base + ".pt", d);
+    }
+    fmt::print("{}: {} samples -> {} frames\n", path, samples.size(), features.size(-2));
+  }
+  return 0;
+}
+
+}  // namespace
+
+W2V_COMMAND("extract", "write wav2vec 2.0 features (and CTC logits) of audio files as .npy or .pt",
+            [](CLI::App& sub) {
+              auto o = std::make_shared<ExtractOptions>();
+              sub.add_option("checkpoint", o->checkpoint, "fairseq/w2v .pt file or HuggingFace directory")->required();
+              sub.add_option("audio", o->audio, "audio files (any format libsndfile reads, 16 kHz)")->required();
+              sub.add_option("-o,--out", o->out_dir, "output directory")->required();
+              auto* layer = sub.add_option("--layer", o->layer, "write this transformer layer's output (1-based) "
+                                                                "instead of the final output");
+              sub.add_flag("--all-layers", o->all_layers, "write every layer's output, stacked [L, T, D]")->excludes(layer);
+              sub.add_option("--format", o->format, "npy or pt")->check(CLI::IsMember({"npy", "pt"}))->capture_default_str();
+              sub.add_flag("--logits", o->logits, "also write the CTC logits [T, V] (fine-tuned models)");
+              sub.add_option("--threads", o->threads, "intra-op threads (0 = all cores)")->capture_default_str();
+              return [o] { return run_extract(*o); };
+            });
