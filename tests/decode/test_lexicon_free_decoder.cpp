@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <random>
 
 #include "decode/lexicon_free_decoder.h"
@@ -19,6 +20,8 @@ const std::vector<std::string> kSymbols = {"<s>", "<pad>", "</s>", "|", "A", "B"
 struct Best {
   double score = -INFINITY;
   std::vector<int> path;
+  // log Σ exp(score) of the paths ending in each LM state (what log-add merging computes).
+  std::map<std::vector<uint32_t>, double> log_sum;
 };
 
 // Every path, scored by spec 8.4.
@@ -42,7 +45,16 @@ void exhaustive(const TokenSet& tokens, const BigramLm& lm, const BeamOptions& o
       prev = n;
     }
     score += opt.lm_weight * lm.finish(state);
-    if (score > best.score) best = {score, path};
+    if (score > best.score) {
+      best.score = score;
+      best.path = path;
+    }
+    std::vector<uint32_t> key(state.words.begin(), state.words.begin() + state.length);
+    auto [it, inserted] = best.log_sum.emplace(key, score);
+    if (!inserted) {
+      double hi = std::max(it->second, score), lo = std::min(it->second, score);
+      it->second = hi + std::log1p(std::exp(lo - hi));
+    }
     return;
   }
   for (int n = 0; n < e.vocab; ++n) {
@@ -76,6 +88,35 @@ TEST(LexiconFreeDecoder, MatchesExhaustiveSearch) {
     exhaustive(tokens, lm, opt, e, path, best);
     EXPECT_NEAR(r[0].score, best.score, 1e-4) << "trial " << trial;
     EXPECT_EQ(r[0].tokens, collapse_path(best.path, tokens.blank())) << "trial " << trial;
+  }
+}
+
+// Log-add merging with nothing pruned is the forward algorithm: the best final score is the
+// log-sum over all paths that end in the best LM state.
+TEST(LexiconFreeDecoder, LogAddSumsPathsPerState) {
+  TokenSet tokens(kSymbols);
+  const int V = tokens.size();
+  BigramLm lm({"|", "A", "B"}, 13);
+  BeamOptions opt;
+  opt.beam = 1000000;
+  opt.beam_threshold = 1e30;
+  opt.lm_weight = 0.9;
+  opt.log_add = true;
+  std::mt19937 rng(23);
+  std::normal_distribution<float> n(0.f, 1.0f);
+  for (int trial = 0; trial < 4; ++trial) {
+    const int T = 4 + trial % 2;
+    std::vector<float> data(T * V);
+    for (auto& x : data) x = n(rng);
+    Emissions e{data.data(), T, V};
+    auto r = LexiconFreeDecoder(tokens, lm, opt).decode(e);
+    Best best;
+    std::vector<int> path;
+    exhaustive(tokens, lm, opt, e, path, best);
+    double expected = -INFINITY;
+    for (const auto& [state, sum] : best.log_sum) expected = std::max(expected, sum);
+    EXPECT_NEAR(r.at(0).score, expected, 1e-4) << "trial " << trial;
+    EXPECT_GT(r.at(0).score, best.score + 1e-3) << "log-add must exceed the best single path";
   }
 }
 
