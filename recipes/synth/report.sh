@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Results of recipes/synth/run.sh: training curves as PNG (gnuplot) and the results table.
+#   recipes/synth/report.sh WORKDIR TASK QUICK
+# Writes WORKDIR/plots/*.png and WORKDIR/results.md, prints the table. With QUICK=1 it also
+# checks that every stage left its files and numbers and that LM decoding is not worse than
+# greedy, and exits non-zero otherwise.
+set -euo pipefail
+workdir="$1"
+task="$2"
+quick="$3"
+fail() { echo "report: FAIL: $*" >&2; exit 1; }
+
+# jsonl_columns FILE TAG KEY...: one line per JSON record with "tag":"TAG", the KEYs' values
+# (records lacking a key are skipped). The trainer writes compact JSON, one object per line.
+jsonl_columns() {
+  local file="$1" tag="$2"
+  shift 2
+  grep "\"tag\":\"$tag\"" "$file" | while IFS= read -r line; do
+    local row=() key value
+    for key in "$@"; do
+      value=$(sed -n "s/.*\"$key\":\(-\{0,1\}[0-9][0-9.e+-]*\).*/\1/p" <<<"$line")
+      [ -n "$value" ] || continue 2
+      row+=("$value")
+    done
+    echo "${row[*]}"
+  done
+}
+
+# summary_value FILE FIELD: a number from w2v infer's summary ("WER: 12.34 %", "x-realtime").
+summary_wer() { sed -n 's/.*WER: \([0-9.]*\) %.*/\1/p' "$1" | head -n 1; }
+summary_uer() { sed -n 's/.*UER: \([0-9.]*\) %.*/\1/p' "$1" | head -n 1; }
+summary_xrt() { sed -n 's/.*, \([0-9.]*\) x-realtime.*/\1/p' "$1" | head -n 1; }
+
+for f in corpus/train.tsv corpus/test.tsv lm/lm.arpa lm/lm.bin lm/lexicon.txt pretrain/checkpoint_last.pt \
+         finetune_pretrained/checkpoint_best.pt finetune_scratch/checkpoint_best.pt; do
+  [ -s "$workdir/$f" ] || fail "missing $workdir/$f"
+done
+
+plots="$workdir/plots"
+mkdir -p "$plots"
+jsonl_columns "$workdir/pretrain/train.log.jsonl" train_inner num_updates loss accuracy prob_perplexity \
+  > "$plots/pretrain.dat"
+jsonl_columns "$workdir/pretrain/train.log.jsonl" valid num_updates valid_loss valid_accuracy \
+  > "$plots/pretrain_valid.dat"
+for init in pretrained scratch; do
+  jsonl_columns "$workdir/finetune_$init/train.log.jsonl" train_inner num_updates loss > "$plots/ft_$init.dat"
+  jsonl_columns "$workdir/finetune_$init/train.log.jsonl" valid num_updates valid_wer > "$plots/ft_${init}_valid.dat"
+done
+[ -s "$plots/pretrain.dat" ] || fail "no training records in pretrain/train.log.jsonl"
+[ -s "$plots/ft_pretrained_valid.dat" ] || fail "no validation records in finetune_pretrained/train.log.jsonl"
+
+if command -v gnuplot > /dev/null; then
+  gnuplot <<EOF
+set terminal pngcairo size 1200,400 font ",10"
+set output "$plots/pretraining.png"
+set multiplot layout 1,3 title "wav2vec 2.0 pretraining ($task corpus)"
+set xlabel "updates"
+set title "contrastive loss (bits)"
+plot "$plots/pretrain.dat" using 1:2 with lines title "train", "$plots/pretrain_valid.dat" using 1:2 with linespoints title "valid"
+set title "contrastive accuracy"
+plot "$plots/pretrain.dat" using 1:3 with lines title "train", "$plots/pretrain_valid.dat" using 1:3 with linespoints title "valid"
+set title "prob perplexity (max 640)"
+plot "$plots/pretrain.dat" using 1:4 with lines notitle
+unset multiplot
+set terminal pngcairo size 900,400 font ",10"
+set output "$plots/finetuning.png"
+set multiplot layout 1,2 title "CTC fine-tuning: pretrained vs random init"
+set title "CTC loss (bits per sentence)"
+plot "$plots/ft_pretrained.dat" using 1:2 with lines title "pretrained", "$plots/ft_scratch.dat" using 1:2 with lines title "from scratch"
+set title "valid WER % (greedy)"
+set yrange [0:105]
+plot "$plots/ft_pretrained_valid.dat" using 1:2 with linespoints title "pretrained", "$plots/ft_scratch_valid.dat" using 1:2 with linespoints title "from scratch"
+unset multiplot
+EOF
+fi
+
+declare -A wer uer xrt
+for init in pretrained scratch; do
+  for decoder in viterbi lexicon; do
+    s="$workdir/decode/${init}_$decoder/summary.txt"
+    [ -s "$s" ] || fail "missing $s"
+    wer[$init,$decoder]=$(summary_wer "$s")
+    uer[$init,$decoder]=$(summary_uer "$s")
+    xrt[$init,$decoder]=$(summary_xrt "$s")
+    [ -n "${wer[$init,$decoder]}" ] || fail "no WER in $s"
+  done
+done
+
+last_acc=$(tail -n 1 "$plots/pretrain_valid.dat" | awk '{print $3}')
+first_acc=$(head -n 1 "$plots/pretrain_valid.dat" | awk '{print $3}')
+last_ppl=$(tail -n 1 "$plots/pretrain.dat" | awk '{print $4}')
+test_utts=$(($(wc -l < "$workdir/corpus/test.tsv") - 1))
+train_min=$(awk 'NR>1{s+=$2} END{printf "%.1f", s/16000/60}' "$workdir/corpus/train.tsv")
+
+{
+  echo "| $task corpus: ${train_min} min of training audio, $test_utts test utterances (held-out sentences; unseen voice in test) | greedy WER % | greedy UER % | 4-gram LM WER % | LM UER % | x-realtime (greedy) |"
+  echo "|---|---|---|---|---|---|"
+  for init in pretrained scratch; do
+    label="fine-tuned from the pretrained model"
+    [ "$init" = scratch ] && label="fine-tuned from random init (same data, same updates)"
+    echo "| $label | ${wer[$init,viterbi]} | ${uer[$init,viterbi]} | ${wer[$init,lexicon]} | ${uer[$init,lexicon]} | ${xrt[$init,viterbi]} |"
+  done
+  echo
+  echo "Pretraining: valid contrastive accuracy ${first_acc:-?} -> ${last_acc:-?}, prob_perplexity ${last_ppl:-?} of 640."
+  echo "Plots: $plots/pretraining.png, $plots/finetuning.png"
+} | tee "$workdir/results.md"
+
+if [ "$quick" = 1 ]; then
+  awk -v lm="${wer[pretrained,lexicon]}" -v g="${wer[pretrained,viterbi]}" 'BEGIN{exit !(lm <= g)}' \
+    || fail "LM decoding (${wer[pretrained,lexicon]} % WER) is worse than greedy (${wer[pretrained,viterbi]} %)"
+  echo "report: quick run OK: every stage produced its files and numbers; LM WER <= greedy WER"
+fi
