@@ -18,10 +18,10 @@ std::vector<KeySpec> build() {
     s.push_back({section, choice, key, t, def, ignored});
   };
   // common (fairseq CommonConfig)
-  add("common", "", "no_progress_bar", B, "false");
+  add("common", "", "no_progress_bar", B, "false", "w2v prints no progress bar");
   add("common", "", "log_interval", I, "100");
   add("common", "", "log_format", S, "null");
-  add("common", "", "log_file", S, "null");
+  add("common", "", "log_file", S, "null", "log lines go to stdout");
   add("common", "", "tensorboard_logdir", S, "null", kNotUsed);
   add("common", "", "wandb_project", S, "null", kNotUsed);
   add("common", "", "azureml_logging", B, "false", kNotUsed);

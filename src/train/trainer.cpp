@@ -132,9 +132,15 @@ struct Trainer::Impl {
   Value optimizer_state() const;
   void load_optimizer_state(const Value& state, const std::string& where);
   bool master() const { return !dist || dist->rank() == 0; }
+  int64_t validations_without_improvement = 0;
   bool should_stop() const {
     const int64_t max_update = cfg.integer("optimization.max_update");
-    return max_update > 0 && num_updates >= max_update;
+    const double hours = cfg.real("optimization.stop_time_hours");
+    const int64_t patience = cfg.integer("checkpoint.patience");
+    return (max_update > 0 && num_updates >= max_update) ||
+           (hours > 0 && seconds() >= hours * 3600.0) ||
+           (num_updates > 0 && adam->lr() <= cfg.real("optimization.stop_min_lr")) ||
+           (patience > 0 && validations_without_improvement >= patience);
   }
   double seconds() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -248,6 +254,8 @@ void Trainer::Impl::build_model() {
 }
 
 void Trainer::Impl::build_data() {
+  if (cfg.integer("task.sample_rate") != 16000)
+    throw key_error("task.sample_rate", "wav2vec 2.0 models take 16000 Hz audio");
   data::DatasetOptions opts;
   opts.min_sample_size = optional_int(cfg, "task.min_sample_size");
   opts.max_sample_size = optional_int(cfg, "task.max_sample_size");
@@ -268,6 +276,7 @@ void Trainer::Impl::build_data() {
   lo.required_batch_size_multiple = cfg.integer("dataset.required_batch_size_multiple");
   lo.seed = seed;
   lo.num_workers = static_cast<int>(cfg.integer("dataset.num_workers"));
+  lo.prefetch = static_cast<int>(std::max<int64_t>(1, cfg.integer("dataset.data_buffer_size")));
   if (dist) {
     lo.rank = dist->rank();
     lo.world_size = dist->world_size();
@@ -539,7 +548,8 @@ std::map<std::string, double> Trainer::Impl::validate(const std::string& name, c
   loader.start_epoch(1);
   LoggingOutput sums;
   data::Batch batch;
-  for (uint64_t j = 0; loader.next(batch); ++j) {
+  const int64_t max_steps = optional_int(cfg, "dataset.max_valid_steps");
+  for (uint64_t j = 0; (max_steps <= 0 || static_cast<int64_t>(j) < max_steps) && loader.next(batch); ++j) {
     Rng rng(stream_seed(seed, kValidStream, j));
     StepOutput s = forward(batch, rng, false);
     accumulate(sums, s.result.logging);
@@ -586,6 +596,9 @@ void Trainer::Impl::validate_and_maybe_save(bool end_of_epoch, bool force) {
       best = it->second;
       has_best = true;
       is_best = true;
+      validations_without_improvement = 0;
+    } else {
+      ++validations_without_improvement;
     }
   }
   if (save_now) save(end_of_epoch, is_best);
@@ -631,6 +644,10 @@ void Trainer::Impl::save(bool end_of_epoch, bool is_best) {
   if (!cfg.flag("checkpoint.no_last_checkpoints")) names.push_back("checkpoint_last" + suffix + ".pt");
   for (const auto& n : names) ckpt::save_model(save_dir + "/" + n, lm, extra);
 
+  const int64_t keep_epochs = cfg.integer("checkpoint.keep_last_epochs");
+  if (end_of_epoch && keep_epochs > 0)
+    for (int64_t e = epoch - keep_epochs; e >= 1; --e)
+      fs::remove(save_dir + "/checkpoint" + std::to_string(e) + suffix + ".pt");
   const int64_t keep = cfg.integer("checkpoint.keep_interval_updates");
   if (keep > 0) {
     // Update checkpoints, newest first; fairseq keeps the `keep` newest.
@@ -675,7 +692,8 @@ TrainSummary Trainer::train() {
         }
         group.push_back(std::move(b));
       }
-      if (!group.empty()) {
+      const bool remainder = static_cast<int64_t>(group.size()) < uf;
+      if (!group.empty() && !(remainder && t.cfg.flag("optimization.skip_remainder_batch"))) {
         t.iterations_in_epoch += static_cast<int64_t>(group.size());
         if (t.train_step(group)) {
           if (log_interval > 0 && t.num_updates % log_interval == 0) t.log_train_inner();
