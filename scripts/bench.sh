@@ -70,12 +70,12 @@ entry_train() {
   w2v="$BUILD_DIR/w2v"
   /usr/bin/python3 tools/oracle/train_bench.py corpus "$dir" 16 4
   "$w2v" train --threads 1 --config configs/pretraining/wav2vec2_base_librispeech.yaml \
-    "model.conv_feature_layers=[(128, 10, 5)] + [(128, 3, 2)] * 4 + [(128,2,2)] * 2" \
+    "model.conv_feature_layers='[(128, 10, 5)] + [(128, 3, 2)] * 4 + [(128,2,2)] * 2'" \
     model.extractor_mode=layer_norm model.conv_bias=true model.encoder_layers=4 \
     model.encoder_embed_dim=144 model.encoder_ffn_embed_dim=576 model.encoder_attention_heads=4 \
     model.final_dim=64 task.data="$dir" task.min_sample_size=1000 dataset.max_tokens=256000 \
     distributed_training.distributed_world_size=1 optimization.max_update=1 \
-    checkpoint.save_dir="$dir/pt" >/dev/null 2>&1
+    lr_scheduler.warmup_updates=0 checkpoint.save_dir="$dir/pt" >/dev/null
   "$w2v" train --threads 1 --config configs/finetuning/base_100h.yaml task.data="$dir" \
     model.w2v_path="$dir/pt/checkpoint_last.pt" checkpoint.save_dir="$dir/ft" \
     distributed_training.distributed_world_size=1 optimization.update_freq=[1] \
