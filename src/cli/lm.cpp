@@ -2,12 +2,15 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <sstream>
 #include <iostream>
 
 #include "cli/command.h"
 #include "lm/kneser_ney.h"
 #include "lm/ngram_model.h"
 #include "lm/query.h"
+#include "util/error.h"
 
 namespace {
 
@@ -28,12 +31,11 @@ W2V_COMMAND("lm", "n-gram language models: build (modified Kneser-Ney, like lmpl
               build->add_option("--vocab-limit", options->vocab_limit, "keep only the V most frequent words");
               // A flag plus a separate value option: an optional-value option would swallow the corpus path.
               auto fallback = std::make_shared<bool>(false);
-              auto fallback_values = std::make_shared<std::vector<double>>();
+              auto fallback_values = std::make_shared<std::string>();
               build->add_flag("--discount-fallback", *fallback,
                               "use fallback discounts for orders whose estimate fails (default 0.5 1 1.5)");
               build->add_option("--fallback-discounts", *fallback_values,
-                                "fallback D1 [D2 [D3+]] (last repeats); implies --discount-fallback")
-                  ->expected(1, 3);
+                                "fallback D1[,D2[,D3+]] (last repeats); implies --discount-fallback");
               build->add_option("--interpolate-unigrams", options->interpolate_unigrams,
                                 "1 (default): unigrams share gamma uniformly; 0: SRILM style, <unk> gets it all");
               build->add_flag("--skip-symbols", options->skip_symbols, "treat <s>, </s>, <unk> in the text as whitespace");
@@ -56,9 +58,16 @@ W2V_COMMAND("lm", "n-gram language models: build (modified Kneser-Ney, like lmpl
 
               return [=] {
                 if (build->parsed()) {
-                  if (!fallback_values->empty())
-                    options->discount_fallback = *fallback_values;
-                  else if (*fallback)
+                  if (!fallback_values->empty()) {
+                    std::stringstream values(*fallback_values);
+                    for (std::string value; std::getline(values, value, ',');) {
+                      char* end = nullptr;
+                      options->discount_fallback.push_back(std::strtod(value.c_str(), &end));
+                      if (value.empty() || *end != '\0')
+                        throw w2v::Error("--fallback-discounts: expected numbers like 0.5,1,1.5, got '" +
+                                         *fallback_values + "'");
+                    }
+                  } else if (*fallback)
                     options->discount_fallback = {0.5, 1.0, 1.5};
                   options->letters = *tokens == "letters";
                   auto start = std::chrono::steady_clock::now();

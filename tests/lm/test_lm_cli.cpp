@@ -97,6 +97,10 @@ TEST(LmCli, ErrorsAreOneLineWithExitCodes) {
   EXPECT_EQ(err.rfind("w2v: error: " + dir.file("corpus.txt") + ": could not calculate Kneser-Ney discounts for 1-grams", last),
             last)
       << err;
+  EXPECT_EQ(test::run(kW2v + " lm build --order 2 --fallback-discounts 0.5,2.5 " + dir.file("corpus.txt") + " -o " +
+                      dir.file("x.arpa") + " 2> " + dir.file("err3.txt")),
+            1);
+  EXPECT_EQ(read_file(dir.file("err3.txt")), "w2v: error: --fallback-discounts: D2 must lie in [0, 2], got 2.5\n");
   EXPECT_EQ(test::run(kW2v + " lm query " + dir.file("missing.arpa") + " < /dev/null 2>/dev/null"), 1);
   EXPECT_EQ(test::run(kW2v + " lm compile " + dir.file("corpus.txt") + " -o " + dir.file("x.bin") + " 2> " +
                       dir.file("err2.txt")),
