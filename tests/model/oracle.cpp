@@ -47,8 +47,11 @@ at::Tensor get_tensor(const c10::impl::GenericDict& d, const std::string& key) {
 }
 
 void run_oracle(const std::string& script, const std::string& in, const std::string& out) {
-  std::string cmd = "/usr/bin/python3 " + std::string(W2V_SOURCE_DIR) + "/tools/oracle/" + script + " " + in + " " +
-                    out + " 2>&1";
+  run_oracle(script, in + " " + out);
+}
+
+void run_oracle(const std::string& script, const std::string& args) {
+  std::string cmd = "/usr/bin/python3 " + std::string(W2V_SOURCE_DIR) + "/tools/oracle/" + script + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) throw std::runtime_error("cannot run " + cmd);
   std::string output;

@@ -35,6 +35,8 @@ at::Tensor get_tensor(const c10::impl::GenericDict& d, const std::string& key);
 
 // Runs `/usr/bin/python3 tools/oracle/<script> in out`; throws with the script's output on failure.
 void run_oracle(const std::string& script, const std::string& in, const std::string& out);
+// Same with any argument string.
+void run_oracle(const std::string& script, const std::string& args);
 
 // The config's fields as the JSON the oracle scripts read.
 std::string config_json(const model::Wav2Vec2Config& cfg);
