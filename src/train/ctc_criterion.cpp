@@ -1,5 +1,7 @@
 #include "train/ctc_criterion.h"
 
+#include "eval/edit_distance.h"
+
 #include <sstream>
 
 #include "util/error.h"
@@ -113,11 +115,11 @@ LoggingOutput CtcCriterion::greedy_errors(const torch::Tensor& logits,
       if (tok != prev && tok != 0) hyp.push_back(tok);
       prev = tok;
     }
-    out["c_errors"] += static_cast<double>(sequence_edit_distance(hyp, refs[b]));
+    out["c_errors"] += static_cast<double>(eval::edit_distance(hyp, refs[b]));
     out["c_total"] += static_cast<double>(refs[b].size());
     const auto hw = words_of(hyp, dictionary, post_process_);
     const auto rw = words_of(refs[b], dictionary, post_process_);
-    out["w_errors"] += static_cast<double>(sequence_edit_distance(hw, rw));
+    out["w_errors"] += static_cast<double>(eval::edit_distance(hw, rw));
     out["w_total"] += static_cast<double>(rw.size());
   }
   return out;

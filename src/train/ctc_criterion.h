@@ -35,21 +35,4 @@ class CtcCriterion {
 // Frames a CTC alignment of `target` needs: its length plus one blank between equal neighbours.
 int64_t ctc_required_frames(const int64_t* target, int64_t length);
 
-// Levenshtein distance over any sequence (a local helper: eval comes after train).
-template <class T>
-size_t sequence_edit_distance(const std::vector<T>& a, const std::vector<T>& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min(std::min(row[j], row[j - 1]) + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 }  // namespace w2v::train
