@@ -55,7 +55,7 @@ elif [ "$task" = english ]; then
   ft_valid=$((ft_updates / 5)); lm_order=4
 else
   : "${utterances:=1000}"
-  pt_updates=400; ft_updates=500; ft_valid=100; lm_order=4
+  pt_updates=250; ft_updates=400; ft_valid=100; lm_order=4
 fi
 
 log() { printf '\n== %s ==\n' "$*" >&2; }

@@ -517,6 +517,18 @@ void Trainer::Impl::log_train_inner() {
     j["prob_perplexity"] = interval["prob_perplexity"] / n;
     j["code_perplexity"] = interval["code_perplexity"] / n;
     j["temp"] = interval["temp"] / n;
+    // A collapsed codebook makes the contrastive task trivial (the negatives equal the
+    // positive) and the representations useless: say so while it happens.
+    const auto& mc = lm.pretraining->config();
+    const double codes = static_cast<double>(mc.latent_vars * mc.latent_groups);
+    if (j["prob_perplexity"].get<double>() < 0.05 * codes)
+      log << json{{"warning", "prob_perplexity " + std::to_string(j["prob_perplexity"].get<double>()) +
+                                  " is below 5% of the " + std::to_string(static_cast<int64_t>(codes)) +
+                                  " codebook entries: the quantizer is collapsing (raise criterion.loss_weights[0] "
+                                  "or lower the learning rate)"},
+                  {"num_updates", num_updates}}
+                 .dump()
+          << "\n";
   } else {
     j["ntokens"] = interval["ntokens"];
     j["nsentences"] = interval["nsentences"];
