@@ -29,7 +29,7 @@ jsonl_columns() {
 # summary_value FILE FIELD: a number from w2v infer's summary ("WER: 12.34 %", "x-realtime").
 summary_wer() { sed -n 's/.*WER: \([0-9.]*\) %.*/\1/p' "$1" | head -n 1; }
 summary_uer() { sed -n 's/.*UER: \([0-9.]*\) %.*/\1/p' "$1" | head -n 1; }
-summary_xrt() { sed -n 's/.*, \([0-9.]*\) x-realtime.*/\1/p' "$1" | head -n 1; }
+summary_xrt() { sed -n "s/.*sentences\/s, \([0-9.]*\) x-realtime.*/\1/p" "$1" | head -n 1; }
 
 for f in corpus/train.tsv corpus/test.tsv lm/lm.arpa lm/lm.bin lm/lexicon.txt pretrain/checkpoint_last.pt \
          finetune_pretrained/checkpoint_best.pt finetune_scratch/checkpoint_best.pt; do
