@@ -3,6 +3,8 @@
 // for viterbi and lexicon decoding, and that `w2v wer` on the written files agrees.
 #include <gtest/gtest.h>
 
+#include "common/run_command.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,17 +16,10 @@
 namespace w2v::decode {
 namespace {
 
+using w2v::test::run_command;
+
 const std::vector<std::string> kSymbols = {"<s>", "<pad>", "</s>", "<unk>", "|", "A", "C", "K", "T", "D", "O", "G"};
 
-int run(const std::string& cmd, std::string& out) {
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  if (!pipe) return -1;
-  char buf[4096];
-  out.clear();
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 // Emissions for a letter string: each symbol 2 frames then a blank; `swap` replaces the first
 // occurrence of a letter in the acoustics with a close second.
@@ -74,12 +69,12 @@ TEST(InferCli, DecodesStoredEmissionsAndWritesFairseqFiles) {
   const std::string base = std::string(W2V_BINARY) + " infer " + dir.string() + " --subset test --load-emissions " +
                            (dir / "em.bin").string();
   std::string out;
-  ASSERT_EQ(run(base + " --decoder viterbi", out), 0) << out;
+  ASSERT_EQ(run_command(base + " --decoder viterbi", out), 0) << out;
   EXPECT_NE(out.find("WER: 33.33 % (1 / 3 words), UER: 8.33 % (1 / 12 units)"), std::string::npos) << out;
   EXPECT_NE(out.find("Processed 2 sentences (3.0 s of audio)"), std::string::npos) << out;
 
   fs::path results = dir / "results";
-  ASSERT_EQ(run(base + " --decoder lexicon --lexicon " + (dir / "lexicon.txt").string() + " --lm " +
+  ASSERT_EQ(run_command(base + " --decoder lexicon --lexicon " + (dir / "lexicon.txt").string() + " --lm " +
                     (dir / "lm.arpa").string() + " --results-path " + results.string() + " --nbest 2",
                 out),
             0)
@@ -92,7 +87,7 @@ TEST(InferCli, DecodesStoredEmissionsAndWritesFairseqFiles) {
   ref_units << std::ifstream(results / "ref.units-emissions-test.txt").rdbuf();
   EXPECT_EQ(ref_units.str(), "C A T | D O G | (None-0)\nD O G | (None-1)\n");
   EXPECT_TRUE(fs::exists(results / "hypo.nbest-emissions-test.txt"));
-  ASSERT_EQ(run(std::string(W2V_BINARY) + " wer " + (results / "ref.word-emissions-test.txt").string() + " " +
+  ASSERT_EQ(run_command(std::string(W2V_BINARY) + " wer " + (results / "ref.word-emissions-test.txt").string() + " " +
                     (results / "hypo.word-emissions-test.txt").string(),
                 out),
             0)
@@ -100,7 +95,7 @@ TEST(InferCli, DecodesStoredEmissionsAndWritesFairseqFiles) {
   EXPECT_NE(out.find("WER: 0.00 %"), std::string::npos) << out;
 
   // A lexicon decoder without its lexicon is a one-line usage error.
-  EXPECT_EQ(run(base + " --decoder lexicon --lm " + (dir / "lm.arpa").string(), out), 1);
+  EXPECT_EQ(run_command(base + " --decoder lexicon --lm " + (dir / "lm.arpa").string(), out), 1);
   EXPECT_NE(out.find("w2v: error: option --lexicon"), std::string::npos) << out;
 }
 

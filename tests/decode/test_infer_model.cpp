@@ -3,6 +3,8 @@
 // transcribe's text equals greedy decoding of that forward; long files go through chunks.
 #include <gtest/gtest.h>
 
+#include "common/run_command.h"
+
 #include <fmt/core.h>
 
 #include <cstdio>
@@ -19,17 +21,10 @@
 namespace w2v::decode {
 namespace {
 
+using w2v::test::run_command;
+
 namespace fs = std::filesystem;
 
-int run(const std::string& cmd, std::string& out) {
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  if (!pipe) return -1;
-  char buf[4096];
-  out.clear();
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 class InferModel : public ::testing::Test {
  protected:
@@ -87,7 +82,7 @@ TEST_F(InferModel, InferEmissionsEqualModelForward) {
   std::string out;
   const std::string em = (dir_ / "em.bin").string();
   // max-tokens below two utterances: each runs alone (no padding), as forward() does here.
-  ASSERT_EQ(run(std::string(W2V_BINARY) + " infer " + dir_.string() + " --subset test --path " +
+  ASSERT_EQ(run_command(std::string(W2V_BINARY) + " infer " + dir_.string() + " --subset test --path " +
                     (dir_ / "model.pt").string() + " --max-tokens 20000 --dump-emissions " + em,
                 out),
             0)
@@ -117,7 +112,7 @@ TEST_F(InferModel, TranscribeMatchesGreedyOnForwardAndChunks) {
   std::string out;
   const std::string base = std::string(W2V_BINARY) + " transcribe " + (dir_ / "u0.wav").string() + " --path " +
                            (dir_ / "model.pt").string();
-  ASSERT_EQ(run(base + " --format json -o " + (dir_ / "u0.json").string(), out), 0) << out;
+  ASSERT_EQ(run_command(base + " --format json -o " + (dir_ / "u0.json").string(), out), 0) << out;
   std::ifstream in(dir_ / "u0.json");
   auto j = nlohmann::json::parse(in);
   EXPECT_EQ(j["files"][0]["text"].get<std::string>(), expected.text());
@@ -126,7 +121,7 @@ TEST_F(InferModel, TranscribeMatchesGreedyOnForwardAndChunks) {
 
   // 0.3 s windows with 0.1 s context: a different text is allowed (less context), but the
   // words must lie inside the file and in order, and SRT must come out.
-  ASSERT_EQ(run(base + " --format json --chunk-seconds 0.3 --overlap-seconds 0.1 -o " + (dir_ / "c.json").string(), out), 0)
+  ASSERT_EQ(run_command(base + " --format json --chunk-seconds 0.3 --overlap-seconds 0.1 -o " + (dir_ / "c.json").string(), out), 0)
       << out;
   std::ifstream cin(dir_ / "c.json");
   auto c = nlohmann::json::parse(cin);
@@ -136,7 +131,7 @@ TEST_F(InferModel, TranscribeMatchesGreedyOnForwardAndChunks) {
     EXPECT_LE(w["end"].get<double>(), 1.2 + 1e-9);
     prev = w["end"].get<double>();
   }
-  ASSERT_EQ(run(base + " --format srt --chunk-seconds 0.3 --overlap-seconds 0.1", out), 0) << out;
+  ASSERT_EQ(run_command(base + " --format srt --chunk-seconds 0.3 --overlap-seconds 0.1", out), 0) << out;
   EXPECT_EQ(out.rfind("1\n00:00:", 0), 0u) << out;
 }
 
