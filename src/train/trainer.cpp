@@ -604,10 +604,16 @@ void Trainer::Impl::validate_and_maybe_save(bool end_of_epoch, bool force) {
     auto it = first.find(metric);
     if (it == first.end())
       throw key_error("checkpoint.best_checkpoint_metric", "'" + metric + "' is not a validation metric of this model");
-    if (!has_best || (maximize ? it->second > best : it->second < best)) {
-      best = it->second;
+    // As fairseq: a tie still makes the newer checkpoint the best one, but only a strict
+    // improvement resets the patience counter.
+    const double value = it->second;
+    const bool improved = !has_best || (maximize ? value > best : value < best);
+    is_best = improved || value == best;
+    if (is_best) {
+      best = value;
       has_best = true;
-      is_best = true;
+    }
+    if (improved) {
       validations_without_improvement = 0;
     } else {
       ++validations_without_improvement;
