@@ -3,12 +3,17 @@
 // distributed_training.distributed_world_size = N > 1 starts N worker processes (Gloo over
 // loopback) when the machine has at least N cores; beyond that one process accumulates N x
 // update_freq batches per update, which gives the same gradient.
+// criterion.wer_kenlm_model + wer_lexicon: validation's `wer` comes from the lexicon beam
+// decoder with that LM (fairseq's criterion settings), `raw_wer` stays greedy.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <thread>
 
 #include "cli/command.h"
 #include "config/config.h"
+#include "decode/decoder.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
 
@@ -19,6 +24,30 @@ std::vector<std::string> own_command_line() {
   std::vector<std::string> args;
   for (std::string a; std::getline(in, a, '\0');) args.push_back(a);
   return args;
+}
+
+// fairseq's CtcCriterion decoder settings: beam 50, beam_size_token and beam_threshold
+// min(50, V), <unk> never emitted, silence free.
+w2v::train::WordDecoder make_lm_decoder(const w2v::train::LmDecoderSpec& spec) {
+  const int V = static_cast<int>(spec.symbols.size());
+  w2v::decode::BeamOptions beam;
+  beam.beam = 50;
+  beam.beam_size_token = std::min(50, V);
+  beam.beam_threshold = std::min(50, V);
+  beam.lm_weight = spec.lm_weight;
+  beam.word_score = spec.word_score;
+  beam.unk_score = -std::numeric_limits<double>::infinity();
+  beam.sil_score = 0;
+  auto factory = std::make_shared<w2v::decode::DecoderFactory>(w2v::decode::DecoderKind::kLexicon, spec.symbols,
+                                                               spec.lexicon, spec.kenlm_model, beam);
+  std::shared_ptr<w2v::decode::Decoder> decoder = factory->make();
+  return [factory, decoder](const float* log_probs, int64_t frames, int64_t vocab) {
+    const auto results = decoder->decode({log_probs, static_cast<int>(frames), static_cast<int>(vocab)});
+    std::vector<std::string> words;
+    if (!results.empty())
+      for (const auto& w : results.front().words) words.push_back(w.word);
+    return words;
+  };
 }
 
 }  // namespace
@@ -40,7 +69,9 @@ W2V_COMMAND("train", "pre-train (wav2vec2) or fine-tune (wav2vec_ctc) from a fai
                   return w2v::train::spawn_workers(own_command_line(), static_cast<int>(world),
                                                    static_cast<int>(cfg.integer("distributed_training.distributed_port")));
                 w2v::cli::set_threads(*threads > 0 ? *threads : (spawn ? static_cast<int>(std::max<int64_t>(1, cores / world)) : 0));
-                w2v::train::Trainer trainer(cfg, std::cout);
+                w2v::train::TrainerOptions options;
+                options.make_lm_decoder = make_lm_decoder;
+                w2v::train::Trainer trainer(cfg, std::cout, options);
                 auto s = trainer.train();
                 if (!std::getenv("RANK") || std::string(std::getenv("RANK")) == "0")
                   std::cerr << "train: " << s.num_updates << " updates, " << s.skipped_updates << " skipped\n";

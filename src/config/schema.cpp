@@ -18,11 +18,11 @@ std::vector<KeySpec> build() {
     s.push_back({section, choice, key, t, def, ignored});
   };
   // common (fairseq CommonConfig)
-  add("common", "", "no_progress_bar", B, "false", "w2v prints no progress bar");
+  add("common", "", "no_progress_bar", B, "false");
   add("common", "", "log_interval", I, "100");
   add("common", "", "log_format", S, "null");
   add("common", "", "log_file", S, "null", "log lines go to stdout");
-  add("common", "", "tensorboard_logdir", S, "null", kNotUsed);
+  add("common", "", "tensorboard_logdir", S, "null");
   add("common", "", "wandb_project", S, "null", kNotUsed);
   add("common", "", "azureml_logging", B, "false", kNotUsed);
   add("common", "", "seed", I, "1");
@@ -173,11 +173,11 @@ std::vector<KeySpec> build() {
   add("criterion", "ctc", "zero_infinity", B, "false");
   add("criterion", "ctc", "sentence_avg", B, "${optimization.sentence_avg}");
   add("criterion", "ctc", "post_process", S, "letter");
-  add("criterion", "ctc", "wer_kenlm_model", S, "null", "validation reports the greedy WER");
-  add("criterion", "ctc", "wer_lexicon", S, "null", "validation reports the greedy WER");
-  add("criterion", "ctc", "wer_lm_weight", F, "2.0", "validation reports the greedy WER");
-  add("criterion", "ctc", "wer_word_score", F, "-1.0", "validation reports the greedy WER");
-  add("criterion", "ctc", "wer_args", S, "null", "validation reports the greedy WER");
+  add("criterion", "ctc", "wer_kenlm_model", S, "null");
+  add("criterion", "ctc", "wer_lexicon", S, "null");
+  add("criterion", "ctc", "wer_lm_weight", F, "2.0");
+  add("criterion", "ctc", "wer_word_score", F, "-1.0");
+  add("criterion", "ctc", "wer_args", S, "null");
   // task: audio_pretraining / audio_finetuning (AudioPretrainingConfig, AudioFinetuningConfig)
   for (const char* task : {"audio_pretraining", "audio_finetuning"}) {
     add("task", task, "data", S, "???");

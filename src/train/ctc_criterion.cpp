@@ -95,18 +95,21 @@ CriterionResult CtcCriterion::operator()(const torch::Tensor& logits,
   return r;
 }
 
-LoggingOutput CtcCriterion::greedy_errors(const torch::Tensor& logits,
-                                          const torch::Tensor& frame_padding_mask,
-                                          const torch::Tensor& target,
-                                          const Dictionary& dictionary) const {
+LoggingOutput CtcCriterion::validation_errors(const torch::Tensor& logits,
+                                              const torch::Tensor& frame_padding_mask,
+                                              const torch::Tensor& target, const Dictionary& dictionary,
+                                              const WordDecoder& lm_decoder) const {
   torch::NoGradGuard no_grad;
-  const int64_t T = logits.size(0), B = logits.size(1);
+  const int64_t T = logits.size(0), B = logits.size(1), V = logits.size(2);
   auto best = logits.argmax(-1).to(torch::kLong).contiguous();  // [T, B]
   auto acc = best.accessor<int64_t, 2>();
+  // [B, T, V] so that each utterance's frames are one row-major block for the LM decoder.
+  torch::Tensor lprobs;
+  if (lm_decoder) lprobs = torch::log_softmax(logits.to(torch::kFloat), -1).transpose(0, 1).contiguous();
   auto input_lengths = input_lengths_of(frame_padding_mask, T, B);
   auto in_len = input_lengths.accessor<int64_t, 1>();
   const auto refs = clean_targets(target);
-  LoggingOutput out{{"c_errors", 0}, {"c_total", 0}, {"w_errors", 0}, {"w_total", 0}};
+  LoggingOutput out{{"c_errors", 0}, {"c_total", 0}, {"w_errors", 0}, {"wv_errors", 0}, {"w_total", 0}};
   for (int64_t b = 0; b < B; ++b) {
     std::vector<int64_t> hyp;
     int64_t prev = -1;
@@ -117,9 +120,12 @@ LoggingOutput CtcCriterion::greedy_errors(const torch::Tensor& logits,
     }
     out["c_errors"] += static_cast<double>(eval::edit_distance(hyp, refs[b]));
     out["c_total"] += static_cast<double>(refs[b].size());
-    const auto hw = words_of(hyp, dictionary, post_process_);
     const auto rw = words_of(refs[b], dictionary, post_process_);
-    out["w_errors"] += static_cast<double>(eval::edit_distance(hw, rw));
+    const double raw = static_cast<double>(eval::edit_distance(words_of(hyp, dictionary, post_process_), rw));
+    out["wv_errors"] += raw;
+    out["w_errors"] += lm_decoder ? static_cast<double>(eval::edit_distance(
+                                        lm_decoder(lprobs[b].data_ptr<float>(), in_len[b], V), rw))
+                                  : raw;
     out["w_total"] += static_cast<double>(rw.size());
   }
   return out;

@@ -10,6 +10,7 @@
 
 #include "data/dictionary.h"
 #include "train/contrastive_criterion.h"
+#include "train/validation_decoder.h"
 
 namespace w2v::train {
 
@@ -22,10 +23,13 @@ class CtcCriterion {
   CriterionResult operator()(const torch::Tensor& logits, const torch::Tensor& frame_padding_mask,
                              const torch::Tensor& target) const;
 
-  // Greedy-decoding error counts for validation (fairseq's eval branch): c_errors/c_total
-  // over token ids (UER), w_errors/w_total over post-processed words (WER).
-  LoggingOutput greedy_errors(const torch::Tensor& logits, const torch::Tensor& frame_padding_mask,
-                              const torch::Tensor& target, const data::Dictionary& dictionary) const;
+  // Validation error counts (fairseq's eval branch): c_errors/c_total over greedy token ids
+  // (UER); wv_errors over the greedy path's post-processed words and w_errors over the words
+  // of `lm_decoder` on the log-probabilities (the greedy words again when it is empty), both
+  // against w_total reference words (raw_wer and wer).
+  LoggingOutput validation_errors(const torch::Tensor& logits, const torch::Tensor& frame_padding_mask,
+                                  const torch::Tensor& target, const data::Dictionary& dictionary,
+                                  const WordDecoder& lm_decoder = {}) const;
 
  private:
   bool zero_infinity_, sentence_avg_;

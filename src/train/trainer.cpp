@@ -20,7 +20,9 @@
 #include "train/lr_scheduler.h"
 #include "train/masking.h"
 #include "train/negatives.h"
+#include "train/tensorboard.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 namespace fs = std::filesystem;
 
@@ -74,6 +76,43 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
+// Sums over a run of updates (since the last train_inner line, or since the epoch began).
+struct Window {
+  LoggingOutput logs;
+  int64_t updates = 0;
+  double gnorm = 0;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+
+  void reset() { *this = Window(); }
+};
+
+// fairseq's wer_args: "(kenlm_model, lexicon, lm_weight, word_score)", a Python tuple literal.
+LmDecoderSpec parse_wer_args(const std::string& text) {
+  std::string t = text;
+  const size_t a = t.find_first_not_of(" \t"), b = t.find_last_not_of(" \t");
+  if (a == std::string::npos || t[a] != '(' || t[b] != ')')
+    throw key_error("criterion.wer_args", "expected '(kenlm_model, lexicon, lm_weight, word_score)', got '" + text + "'");
+  std::vector<std::string> parts;
+  std::stringstream ss(t.substr(a + 1, b - a - 1));
+  for (std::string item; std::getline(ss, item, ',');) {
+    const size_t x = item.find_first_not_of(" \t'\""), y = item.find_last_not_of(" \t'\"");
+    parts.push_back(x == std::string::npos ? "" : item.substr(x, y - x + 1));
+  }
+  if (parts.size() != 4)
+    throw key_error("criterion.wer_args", "expected 4 values (kenlm_model, lexicon, lm_weight, word_score), got " +
+                                              std::to_string(parts.size()) + " in '" + text + "'");
+  LmDecoderSpec spec;
+  spec.kenlm_model = parts[0];
+  spec.lexicon = parts[1];
+  try {
+    spec.lm_weight = std::stod(parts[2]);
+    spec.word_score = std::stod(parts[3]);
+  } catch (const std::exception&) {
+    throw key_error("criterion.wer_args", "lm_weight and word_score must be numbers, got '" + text + "'");
+  }
+  return spec;
+}
+
 struct StepOutput {
   CriterionResult result;
   torch::Tensor logits, frame_padding_mask;  // CTC only, for validation metrics
@@ -84,6 +123,7 @@ struct StepOutput {
 struct Trainer::Impl {
   config::Config cfg;
   std::ostream& log;
+  TrainerOptions options;
   bool pretraining = false;
   uint64_t seed = 1;
   std::string data_dir, save_dir;
@@ -97,6 +137,7 @@ struct Trainer::Impl {
 
   std::unique_ptr<ContrastiveCriterion> contrastive;
   std::unique_ptr<CtcCriterion> ctc;
+  WordDecoder lm_decoder;  // empty: wer is the greedy WER
   std::unique_ptr<Adam> adam;
   std::unique_ptr<Distributed> dist;  // null: one process
   std::unique_ptr<LrScheduler> scheduler;
@@ -109,23 +150,34 @@ struct Trainer::Impl {
   bool has_best = false;
   double best = 0;
 
-  // Sums since the last train_inner line.
-  LoggingOutput interval;
-  int64_t interval_updates = 0, interval_batches = 0;
-  double interval_gnorm = 0;
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now(),
-                                        interval_start = start;
+  Window interval, epoch_window;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  double last_loss = 0, last_accuracy = 0;  // of the latest update, for the progress bar
+  std::unique_ptr<Progress> progress;
+  std::map<std::string, std::unique_ptr<SummaryWriter>> boards;  // by record tag / subset
 
-  Impl(const config::Config& c, std::ostream& l) : cfg(c), log(l) {}
+  Impl(const config::Config& c, std::ostream& l, TrainerOptions o) : cfg(c), log(l), options(std::move(o)) {}
+
+  // Writes one JSON log line (erasing the progress bar first so that the line stays whole).
+  void emit(const json& j) {
+    if (progress) progress->clear();
+    log << j.dump() << "\n";
+    log.flush();
+  }
+  // Adds the numeric fields of `stats` to TensorBoard under `tag` at the current update.
+  void board(const std::string& tag, const json& stats);
 
   void build();
   void build_model();
   void build_data();
+  void build_lm_decoder();
   void resume();
   StepOutput forward(const data::Batch& batch, Rng& rng, bool training);
   bool train_step(const std::vector<data::Batch>& group);
   std::vector<torch::Tensor> parameters() const { return lm.module().parameters(); }
+  json window_stats(const Window& w) const;
   void log_train_inner();
+  void log_train_epoch();
   void validate_and_maybe_save(bool end_of_epoch, bool force_validate);
   std::map<std::string, double> validate(const std::string& name, const data::AudioDataset& set);
   void save(bool end_of_epoch, bool is_best);
@@ -163,13 +215,11 @@ void Trainer::Impl::build() {
   const int64_t world = cfg.integer("distributed_training.distributed_world_size");
   if (world > 1) dist = Distributed::from_env(static_cast<int>(world));
   if (master())
-    for (const auto& w : cfg.warnings()) log << json{{"warning", w}}.dump() << "\n";
+    for (const auto& w : cfg.warnings()) emit(json{{"warning", w}});
   if (world > 1 && !dist)
-    log << json{{"warning", "distributed_training.distributed_world_size=" + std::to_string(world) +
-                                " runs as one process accumulating " + std::to_string(world) +
-                                "x update_freq batches per update (the same gradient)"}}
-               .dump()
-        << "\n";
+    emit(json{{"warning", "distributed_training.distributed_world_size=" + std::to_string(world) +
+                              " runs as one process accumulating " + std::to_string(world) +
+                              "x update_freq batches per update (the same gradient)"}});
 
   build_model();
   build_data();
@@ -187,6 +237,7 @@ void Trainer::Impl::build() {
   } else {
     ctc = std::make_unique<CtcCriterion>(cfg.flag("criterion.zero_infinity"), cfg.flag("criterion.sentence_avg"),
                                          cfg.text("criterion.post_process"));
+    build_lm_decoder();
   }
   resume();
 }
@@ -251,6 +302,35 @@ void Trainer::Impl::build_model() {
   lm.dictionary = *dictionary;
   if (!cfg.flag("model.no_pretrained_weights"))
     copy_state(*pre.encoder(), *lm.ctc->w2v_encoder->w2v_model, w2v_path, /*allow_missing=*/false);
+}
+
+void Trainer::Impl::build_lm_decoder() {
+  LmDecoderSpec spec;
+  if (cfg.is_set("criterion.wer_args")) {
+    spec = parse_wer_args(cfg.text("criterion.wer_args"));
+  } else {
+    if (cfg.is_set("criterion.wer_kenlm_model")) spec.kenlm_model = cfg.text("criterion.wer_kenlm_model");
+    if (cfg.is_set("criterion.wer_lexicon")) spec.lexicon = cfg.text("criterion.wer_lexicon");
+    spec.lm_weight = cfg.real("criterion.wer_lm_weight");
+    spec.word_score = cfg.real("criterion.wer_word_score");
+  }
+  if (spec.kenlm_model.empty()) return;  // fairseq: no LM, wer = raw_wer
+  if (spec.lexicon.empty())
+    throw key_error("criterion.wer_lexicon", "is required with criterion.wer_kenlm_model (the LM decoder's words)");
+  if (!options.make_lm_decoder)
+    throw key_error("criterion.wer_kenlm_model", "needs an LM decoder, which this Trainer was not given (w2v train gives one)");
+  for (int64_t i = 0; i < dictionary->size(); ++i) spec.symbols.push_back(dictionary->symbol(i));
+  lm_decoder = options.make_lm_decoder(spec);
+}
+
+void Trainer::Impl::board(const std::string& tag, const json& stats) {
+  if (!cfg.is_set("common.tensorboard_logdir")) return;
+  auto& w = boards[tag];
+  if (!w) w = std::make_unique<SummaryWriter>(cfg.text("common.tensorboard_logdir") + "/" + tag);
+  std::vector<std::pair<std::string, double>> scalars;
+  for (const auto& [k, v] : stats.items())
+    if (v.is_number()) scalars.emplace_back(k, v.get<double>());
+  w->add_scalars(num_updates, scalars);
 }
 
 void Trainer::Impl::build_data() {
@@ -321,14 +401,12 @@ void Trainer::Impl::resume() {
     const Value* o = tree.find("last_optimizer_state");
     if (o && !o->is_none()) load_optimizer_state(*o, path);
     else if (master())
-      log << json{{"warning", path + " has no optimizer state; Adam starts afresh"}}.dump() << "\n";
+      emit(json{{"warning", path + " has no optimizer state; Adam starts afresh"}});
   }
   adam->set_lr(num_updates > 0 ? scheduler->lr(num_updates) : scheduler->initial());
   if (master())
-    log << json{{"resumed", path}, {"num_updates", num_updates}, {"epoch", epoch},
-              {"iterations_in_epoch", iterations_in_epoch}}
-             .dump()
-      << "\n";
+    emit(json{{"resumed", path}, {"num_updates", num_updates}, {"epoch", epoch},
+              {"iterations_in_epoch", iterations_in_epoch}});
 }
 
 Value Trainer::Impl::optimizer_state() const {
@@ -478,10 +556,8 @@ bool Trainer::Impl::train_step(const std::vector<data::Batch>& group) {
     for (auto& p : params)
       if (p.grad().defined()) p.mutable_grad().zero_();
     if (master())
-      log << json{{"warning", "skipping update: non-finite loss or gradient"}, {"num_updates", num_updates},
-                  {"consecutive", consecutive_bad}}
-                 .dump()
-          << "\n";
+      emit(json{{"warning", "skipping update: non-finite loss or gradient"}, {"num_updates", num_updates},
+                {"consecutive", consecutive_bad}});
     if (consecutive_bad >= kMaxConsecutiveBadUpdates) {
       if (master()) save(false, false);
       throw Error("training stopped: " + std::to_string(consecutive_bad) +
@@ -495,59 +571,80 @@ bool Trainer::Impl::train_step(const std::vector<data::Batch>& group) {
   adam->step();
   ++num_updates;
   adam->set_lr(scheduler->lr(num_updates));
-  accumulate(interval, logs);
-  interval["sample_size_total"] += sample_size;
-  interval_gnorm += gnorm;
-  ++interval_updates;
+  logs["sample_size_total"] = sample_size;
+  for (Window* w : {&interval, &epoch_window}) {
+    accumulate(w->logs, logs);
+    w->gnorm += gnorm;
+    ++w->updates;
+  }
+  last_loss = log2_scale(logs["loss"], sample_size);
+  if (pretraining) last_accuracy = logs["count"] > 0 ? logs["correct"] / logs["count"] : 0.0;
   return true;
 }
 
-void Trainer::Impl::log_train_inner() {
-  if (interval_updates == 0 || !master()) return;
-  const auto now = std::chrono::steady_clock::now();
-  const double dt = std::chrono::duration<double>(now - interval_start).count();
-  const double ss = interval["sample_size_total"];
-  json j{{"tag", "train_inner"}, {"epoch", epoch}, {"num_updates", num_updates}};
-  j["loss"] = log2_scale(interval["loss"], ss);
+json Trainer::Impl::window_stats(const Window& w) const {
+  LoggingOutput sums = w.logs;  // operator[] below must not insert into the window
+  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - w.start).count();
+  const double ss = sums["sample_size_total"];
+  json j;
+  j["loss"] = log2_scale(sums["loss"], ss);
   if (pretraining) {
-    if (interval.count("loss_0")) j["loss_0"] = log2_scale(interval["loss_0"], ss);
-    if (interval.count("loss_1")) j["loss_1"] = log2_scale(interval["loss_1"], ss);
-    j["accuracy"] = interval["count"] > 0 ? interval["correct"] / interval["count"] : 0.0;
-    const double n = interval["batches"];
-    j["prob_perplexity"] = interval["prob_perplexity"] / n;
-    j["code_perplexity"] = interval["code_perplexity"] / n;
-    j["temp"] = interval["temp"] / n;
+    if (sums.count("loss_0")) j["loss_0"] = log2_scale(sums["loss_0"], ss);
+    if (sums.count("loss_1")) j["loss_1"] = log2_scale(sums["loss_1"], ss);
+    j["accuracy"] = sums["count"] > 0 ? sums["correct"] / sums["count"] : 0.0;
+    const double n = sums["batches"];
+    j["prob_perplexity"] = sums["prob_perplexity"] / n;
+    j["code_perplexity"] = sums["code_perplexity"] / n;
+    j["temp"] = sums["temp"] / n;
+  } else {
+    j["ntokens"] = sums["ntokens"];
+    j["nsentences"] = sums["nsentences"];
+    if (sums["ntokens"] != ss) j["nll_loss"] = log2_scale(sums["loss"], sums["ntokens"]);
+    j["impossible"] = sums["impossible"];
+  }
+  const double updates = static_cast<double>(w.updates);
+  j["bsz"] = sums["bsz"] / updates;
+  j["lr"] = adam->lr();
+  j["gnorm"] = w.gnorm / updates;
+  j["ups"] = dt > 0 ? updates / dt : 0.0;
+  j["skipped_updates"] = skipped;
+  j["wall"] = seconds();
+  j["cpu"] = static_cast<double>(std::clock()) / CLOCKS_PER_SEC;  // process CPU seconds, all threads
+  return j;
+}
+
+void Trainer::Impl::log_train_inner() {
+  if (interval.updates == 0 || !master()) return;
+  const json stats = window_stats(interval);
+  if (pretraining) {
     // A collapsed codebook makes the contrastive task trivial (the negatives equal the
     // positive) and the representations useless: say so while it happens.
     const auto& mc = lm.pretraining->config();
     const double codes = static_cast<double>(mc.latent_vars * mc.latent_groups);
-    if (j["prob_perplexity"].get<double>() < 0.05 * codes)
-      log << json{{"warning", "prob_perplexity " + std::to_string(j["prob_perplexity"].get<double>()) +
-                                  " is below 5% of the " + std::to_string(static_cast<int64_t>(codes)) +
-                                  " codebook entries: the quantizer is collapsing (raise criterion.loss_weights[0] "
-                                  "or lower the learning rate)"},
-                  {"num_updates", num_updates}}
-                 .dump()
-          << "\n";
-  } else {
-    j["ntokens"] = interval["ntokens"];
-    j["nsentences"] = interval["nsentences"];
-    if (interval["ntokens"] != ss) j["nll_loss"] = log2_scale(interval["loss"], interval["ntokens"]);
-    j["impossible"] = interval["impossible"];
+    const double pp = stats["prob_perplexity"].get<double>();
+    if (pp < 0.05 * codes)
+      emit(json{{"warning", "prob_perplexity " + std::to_string(pp) + " is below 5% of the " +
+                                std::to_string(static_cast<int64_t>(codes)) +
+                                " codebook entries: the quantizer is collapsing (raise criterion.loss_weights[0] "
+                                "or lower the learning rate)"},
+                {"num_updates", num_updates}});
   }
-  j["bsz"] = interval["bsz"] / static_cast<double>(interval_updates);
-  j["lr"] = adam->lr();
-  j["gnorm"] = interval_gnorm / static_cast<double>(interval_updates);
-  j["ups"] = dt > 0 ? static_cast<double>(interval_updates) / dt : 0.0;
-  j["skipped_updates"] = skipped;
-  j["wall"] = seconds();
-  j["cpu"] = static_cast<double>(std::clock()) / CLOCKS_PER_SEC;  // process CPU seconds, all threads
-  log << j.dump() << "\n";
-  log.flush();
-  interval.clear();
-  interval_updates = 0;
-  interval_gnorm = 0;
-  interval_start = now;
+  json j{{"tag", "train_inner"}, {"epoch", epoch}, {"num_updates", num_updates}};
+  j.update(stats);
+  emit(j);
+  board("train_inner", stats);
+  interval.reset();
+}
+
+// fairseq's end-of-epoch "train" record: the epoch's averages, keys prefixed with "train_".
+void Trainer::Impl::log_train_epoch() {
+  if (epoch_window.updates == 0 || !master()) return;
+  const json stats = window_stats(epoch_window);
+  json j{{"tag", "train"}, {"epoch", epoch}, {"num_updates", num_updates}};
+  for (const auto& [k, v] : stats.items()) j["train_" + k] = v;
+  emit(j);
+  board("train", stats);
+  epoch_window.reset();
 }
 
 std::map<std::string, double> Trainer::Impl::validate(const std::string& name, const data::AudioDataset& set) {
@@ -565,7 +662,8 @@ std::map<std::string, double> Trainer::Impl::validate(const std::string& name, c
     Rng rng(stream_seed(seed, kValidStream, j));
     StepOutput s = forward(batch, rng, false);
     accumulate(sums, s.result.logging);
-    if (!pretraining) accumulate(sums, ctc->greedy_errors(s.logits, s.frame_padding_mask, batch.target, *dictionary));
+    if (!pretraining)
+      accumulate(sums, ctc->validation_errors(s.logits, s.frame_padding_mask, batch.target, *dictionary, lm_decoder));
   }
   std::map<std::string, double> out;
   out["loss"] = log2_scale(sums["loss"], sums["sample_size"]);
@@ -574,12 +672,13 @@ std::map<std::string, double> Trainer::Impl::validate(const std::string& name, c
   } else {
     out["uer"] = sums["c_total"] > 0 ? 100.0 * sums["c_errors"] / sums["c_total"] : 0.0;
     out["wer"] = sums["w_total"] > 0 ? 100.0 * sums["w_errors"] / sums["w_total"] : 0.0;
-    out["raw_wer"] = out["wer"];
+    out["raw_wer"] = sums["w_total"] > 0 ? 100.0 * sums["wv_errors"] / sums["w_total"] : 0.0;
     out["impossible"] = sums["impossible"];
   }
   json j{{"tag", "valid"}, {"subset", name}, {"epoch", epoch}, {"num_updates", num_updates}};
   for (const auto& [k, v] : out) j["valid_" + k] = v;
-  log << j.dump() << "\n";
+  emit(j);
+  board(name, json(out));
   return out;
 }
 
@@ -683,7 +782,8 @@ void Trainer::Impl::save(bool end_of_epoch, bool is_best) {
   }
 }
 
-Trainer::Trainer(const config::Config& cfg, std::ostream& log) : impl_(std::make_unique<Impl>(cfg, log)) {
+Trainer::Trainer(const config::Config& cfg, std::ostream& log, TrainerOptions options)
+    : impl_(std::make_unique<Impl>(cfg, log, std::move(options))) {
   impl_->build();
 }
 
@@ -695,6 +795,8 @@ TrainSummary Trainer::train() {
   const int64_t world = t.cfg.integer("distributed_training.distributed_world_size");
   const int64_t max_epoch = t.cfg.integer("optimization.max_epoch");
   const int64_t log_interval = t.cfg.integer("common.log_interval");
+  t.progress = std::make_unique<Progress>("train", t.cfg.integer("optimization.max_update"), t.num_updates, "ups",
+                                          t.master() && !t.cfg.flag("common.no_progress_bar"));
   while (!t.should_stop() && (max_epoch == 0 || t.epoch <= max_epoch)) {
     const int64_t uf = update_freqs[std::min<size_t>(static_cast<size_t>(t.epoch - 1), update_freqs.size() - 1)] *
                        (t.dist ? 1 : std::max<int64_t>(1, world));
@@ -714,6 +816,10 @@ TrainSummary Trainer::train() {
       if (!group.empty() && !(remainder && t.cfg.flag("optimization.skip_remainder_batch"))) {
         t.iterations_in_epoch += static_cast<int64_t>(group.size());
         if (t.train_step(group)) {
+          ProgressStats stats{{"loss", t.last_loss}};
+          if (t.pretraining) stats.emplace_back("acc", t.last_accuracy);
+          stats.emplace_back("lr", t.adam->lr());
+          t.progress->update(t.num_updates, std::move(stats));
           if (log_interval > 0 && t.num_updates % log_interval == 0) t.log_train_inner();
           if (!epoch_done) t.validate_and_maybe_save(false, false);
         }
@@ -722,13 +828,16 @@ TrainSummary Trainer::train() {
     }
     if (epoch_done) {
       t.log_train_inner();
+      t.log_train_epoch();
       t.validate_and_maybe_save(true, false);
       ++t.epoch;
       t.iterations_in_epoch = 0;
     } else {
       t.log_train_inner();
+      t.log_train_epoch();
     }
   }
+  t.progress->finish();
   TrainSummary s;
   s.num_updates = t.num_updates;
   s.epoch = t.epoch;

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "config/config.h"
+#include "train/validation_decoder.h"
 
 namespace w2v::train {
 
@@ -21,11 +22,19 @@ struct TrainSummary {
   double best = 0;              // best validation value of checkpoint.best_checkpoint_metric
 };
 
+struct TrainerOptions {
+  // Builds validation's LM decoder when criterion.wer_kenlm_model is set (`w2v train` passes
+  // one made with src/decode); a config that sets it is an error without one.
+  WordDecoderFactory make_lm_decoder;
+};
+
 class Trainer {
  public:
   // Builds model, data, optimizer and schedule, resuming from save_dir/restore_file when it
-  // exists. `log` receives one JSON object per line (train_inner, train, valid records).
-  Trainer(const config::Config& cfg, std::ostream& log);
+  // exists. `log` receives one JSON object per line (train_inner, train, valid records); the
+  // same records go to TensorBoard event files under common.tensorboard_logdir/<tag>/ when set,
+  // and a progress bar to stderr when it is a terminal (unless common.no_progress_bar).
+  Trainer(const config::Config& cfg, std::ostream& log, TrainerOptions options = {});
   ~Trainer();
   TrainSummary train();
 

@@ -233,7 +233,7 @@ TEST(CtcCriterion, MatchesTorchCtcLossIncludingImpossibleTargets) {
   EXPECT_EQ(tokens(logits, pad, target).sample_size, 18);
 }
 
-TEST(CtcCriterion, GreedyErrorsCountUnitsAndWords) {
+TEST(CtcCriterion, ValidationErrorsCountUnitsAndWords) {
   w2v::data::Dictionary dict;
   const int64_t bar = dict.add("|"), A = dict.add("A"), B = dict.add("B");
   // Frames: A A <blank> A | B B -> tokens A A | B -> words "AA B"; reference "A B".
@@ -242,11 +242,48 @@ TEST(CtcCriterion, GreedyErrorsCountUnitsAndWords) {
   for (size_t t = 0; t < path.size(); ++t) logits[t][0][path[t]] = 5.0;
   auto target = torch::tensor({A, bar, B, bar, w2v::data::Dictionary::kPad}, torch::kLong).reshape({1, 5});
   CtcCriterion crit(true, true);
-  auto e = crit.greedy_errors(logits, {}, target, dict);
+  auto e = crit.validation_errors(logits, {}, target, dict);
   EXPECT_EQ(e["c_total"], 4);
   EXPECT_EQ(e["c_errors"], 2);  // hyp A A | B vs ref A | B |: one insertion, one deletion
   EXPECT_EQ(e["w_total"], 2);
   EXPECT_EQ(e["w_errors"], 1);  // AA vs A
+  EXPECT_EQ(e["wv_errors"], 1);
+}
+
+TEST(CtcCriterion, LmDecoderWordsGiveWerAndGreedyWordsRawWer) {
+  w2v::data::Dictionary dict;
+  const int64_t bar = dict.add("|"), A = dict.add("A"), B = dict.add("B");
+  // Two utterances, the second padded after 3 of its 5 frames; greedy words: "A B" and "B".
+  std::vector<std::vector<int64_t>> paths{{A, bar, B, B, bar}, {B, B, bar, A, A}};
+  auto logits = torch::full({5, 2, dict.size()}, -3.0);
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t t = 0; t < 5; ++t) logits[t][b][paths[b][t]] = 4.0 + static_cast<double>(t);
+  auto pad = torch::zeros({2, 5}, torch::kBool);
+  pad[1].slice(0, 3).fill_(true);
+  const int64_t P = w2v::data::Dictionary::kPad;
+  auto target = torch::tensor({A, bar, B, bar, A, bar, P, P}, torch::kLong).reshape({2, 4});  // "A B", "A"
+  std::vector<int64_t> frames_seen;
+  std::vector<float> first_rows;
+  w2v::train::WordDecoder lm = [&](const float* lp, int64_t frames, int64_t vocab) {
+    frames_seen.push_back(frames);
+    EXPECT_EQ(vocab, dict.size());
+    for (int64_t t = 0; t < frames; ++t) {
+      double z = 0;
+      for (int64_t v = 0; v < vocab; ++v) z += std::exp(lp[t * vocab + v]);
+      EXPECT_NEAR(z, 1.0, 1e-5);  // log-probabilities, not logits
+    }
+    first_rows.push_back(lp[0 * vocab + A]);
+    // Utterance 0: three wrong words; utterance 1: exactly the reference.
+    return frames == 5 ? std::vector<std::string>{"B", "B", "B"} : std::vector<std::string>{"A"};
+  };
+  CtcCriterion crit(true, true);
+  auto e = crit.validation_errors(logits, pad, target, dict, lm);
+  ASSERT_EQ(frames_seen, (std::vector<int64_t>{5, 3}));
+  // The rows handed over are each utterance's own frames (A is utterance 0's first best token).
+  EXPECT_GT(first_rows[0], first_rows[1]);
+  EXPECT_EQ(e["w_total"], 3);
+  EXPECT_EQ(e["wv_errors"], 1);     // "A B" right, "B" vs "A" one substitution
+  EXPECT_EQ(e["w_errors"], 2);     // "B B B" vs "A B": 2 errors; "A" vs "A": 0
 }
 
 TEST(Adam, MatchesFairseqFormula) {
