@@ -12,6 +12,9 @@ PACKAGES=(
   libtorch-dev libgloo-dev libsndfile1-dev libsoxr-dev libyaml-cpp-dev libcli11-dev
   nlohmann-json3-dev libfmt-dev libspdlog-dev libcpp-httplib-dev zlib1g-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # an optimized BLAS for LibTorch (and the oracle): Debian's libtorch calls whatever provides
+  # libblas.so.3, and the reference BLAS it falls back to made a BASE forward 18x slower
+  libopenblas0-openmp
   # oracle (reference implementation for parity tests)
   python3 python3-torch python3-torchaudio python3-numpy
   # speech corpus and plots
