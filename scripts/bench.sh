@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs w2v's benchmarks, each beside its Python reference in the same run, and prints their
 # timings and ratios (record them in docs/BENCHMARKS.md with date, machine and threads).
-#   scripts/bench.sh [ENTRY...]     entries: model lm decode data train (default: all)
+#   scripts/bench.sh [ENTRY...]     entries: model lm decode data train train_base (default: all)
 #   W2V_BUILD_DIR  build directory (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -93,7 +93,14 @@ PY
   rm -rf "$dir"
 }
 
-ALL=(model lm decode data train)
+entry_train_base() {
+  # One wav2vec 2.0 BASE pre-training update on 15 s of audio, 2 threads, beside a PyTorch step
+  # of the same model and loss (bench/train/pretrain_base.sh).
+  cmake --build "$BUILD_DIR" --target w2v >/dev/null
+  bench/train/pretrain_base.sh "$BUILD_DIR/w2v" 15 2 2
+}
+
+ALL=(model lm decode data train train_base)
 ENTRIES=("$@")
 ((${#ENTRIES[@]})) || ENTRIES=("${ALL[@]}")
 echo "w2v benchmarks: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
