@@ -10,21 +10,7 @@ task="$2"
 quick="$3"
 fail() { echo "report: FAIL: $*" >&2; exit 1; }
 
-# jsonl_columns FILE TAG KEY...: one line per JSON record with "tag":"TAG", the KEYs' values
-# (records lacking a key are skipped). The trainer writes compact JSON, one object per line.
-jsonl_columns() {
-  local file="$1" tag="$2"
-  shift 2
-  grep "\"tag\":\"$tag\"" "$file" | while IFS= read -r line; do
-    local row=() key value
-    for key in "$@"; do
-      value=$(sed -n "s/.*\"$key\":\(-\{0,1\}[0-9][0-9.e+-]*\).*/\1/p" <<<"$line")
-      [ -n "$value" ] || continue 2
-      row+=("$value")
-    done
-    echo "${row[*]}"
-  done
-}
+. "$(dirname "$0")/lib.sh"
 
 # summary_value FILE FIELD: a number from w2v infer's summary ("WER: 12.34 %", "x-realtime").
 summary_wer() { sed -n 's/.*WER: \([0-9.]*\) %.*/\1/p' "$1" | head -n 1; }
@@ -50,18 +36,9 @@ done
 [ -s "$plots/ft_pretrained_valid.dat" ] || fail "no validation records in finetune_pretrained/train.log.jsonl"
 
 if command -v gnuplot > /dev/null; then
+  plot_pretraining "$plots/pretrain.dat" "$plots/pretrain_valid.dat" "wav2vec 2.0 pretraining ($task corpus)" \
+    "$plots/pretraining.png"
   gnuplot <<EOF
-set terminal pngcairo size 1200,400 font ",10"
-set output "$plots/pretraining.png"
-set multiplot layout 1,3 title "wav2vec 2.0 pretraining ($task corpus)"
-set xlabel "updates"
-set title "contrastive loss (bits)"
-plot "$plots/pretrain.dat" using 1:2 with lines title "train", "$plots/pretrain_valid.dat" using 1:2 with linespoints title "valid"
-set title "contrastive accuracy"
-plot "$plots/pretrain.dat" using 1:3 with lines title "train", "$plots/pretrain_valid.dat" using 1:3 with linespoints title "valid"
-set title "prob perplexity (max 640)"
-plot "$plots/pretrain.dat" using 1:4 with lines notitle
-unset multiplot
 set terminal pngcairo size 900,400 font ",10"
 set output "$plots/finetuning.png"
 set multiplot layout 1,2 title "CTC fine-tuning: pretrained vs random init"
@@ -100,6 +77,21 @@ train_min=$(awk 'NR>1{s+=$2} END{printf "%.1f", s/16000/60}' "$workdir/corpus/tr
     [ "$init" = scratch ] && label="fine-tuned from random init (same data, same updates)"
     echo "| $label | ${wer[$init,viterbi]} | ${uer[$init,viterbi]} | ${wer[$init,lexicon]} | ${uer[$init,lexicon]} | ${xrt[$init,viterbi]} |"
   done
+  echo
+  # Test utterances as the better LM-decoded model heard them: four of the unseen voice, four others.
+  best_init=pretrained
+  awk -v a="${wer[scratch,lexicon]}" -v b="${wer[pretrained,lexicon]}" 'BEGIN{exit !(a < b)}' && best_init=scratch
+  echo "Test utterances decoded by the model fine-tuned from $best_init (reference / greedy / 4-gram LM):"
+  echo
+  echo "| voice | reference | greedy | with LM |"
+  echo "|---|---|---|---|"
+  hyp() { sed 's/ (None-[0-9]*)$//' "$workdir/decode/${best_init}_$1/$2.word-checkpoint_best.pt-test.txt"; }
+  tail -n +2 "$workdir/corpus/test.tsv" | sed 's/\.wav\t.*//; s/.*\///' |
+    paste - <(hyp viterbi ref) <(hyp viterbi hypo) <(hyp lexicon hypo) |
+    awk -F'\t' 'NR == FNR { voice[$1] = $3; next } { print (voice[$1] ~ /test-only/ ? 0 : 1) "\t" voice[$1] "\t" $2 "\t" $3 "\t" $4 }' \
+      <(awk -F'\t' 'NR == FNR { held[$1] = ($2 == "test-only"); next } FNR > 1 { print $1 "\t" $2 "\t" $3 (held[$3] ? " (test-only)" : "") }' \
+          "$workdir/corpus/voices.txt" "$workdir/corpus/utterances.tsv") - |
+    sort -s -t$'\t' -k1,1n | awk -F'\t' '++shown[$1] <= 4 { printf "| %s | %s | %s | %s |\n", $2, $3, $4, $5 }'
   echo
   echo "Pretraining: valid contrastive accuracy ${first_acc:-?} -> ${last_acc:-?}, prob_perplexity ${last_ppl:-?} of 640."
   echo "Plots: $plots/pretraining.png, $plots/finetuning.png"

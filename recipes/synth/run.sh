@@ -42,20 +42,25 @@ mkdir -p "$workdir"
 workdir="$(cd "$workdir" && pwd)"
 export OMP_NUM_THREADS="$threads"
 
-# Stage sizes. Full digits run: ~25 min on 2 cores; quick: ~4 min.
+task_overrides=()
+# Stage sizes. Full digits run: ~22 min on 2 cores; quick: ~3 min.
 if [ "$quick" = 1 ]; then
   : "${utterances:=240}"
   pt_updates=40; ft_updates=60; ft_valid=30; lm_order=3
 elif [ "$task" = english ]; then
   : "${utterances:=4000}"
   h=${hours:-1}
-  # Measured here: ~1.2 pretraining and ~2 fine-tuning updates per second at these sizes.
-  pt_updates=$(awk -v h="$h" 'BEGIN{printf "%d", h*3600*0.4*1.2}')
+  # Measured on the digits task (2 workers x 7.5 s batches): ~3 pretraining and ~4 fine-tuning
+  # updates per second; English utterances are longer, so count on about half that.
+  pt_updates=$(awk -v h="$h" 'BEGIN{printf "%d", h*3600*0.4*1.5}')
   ft_updates=$(awk -v h="$h" 'BEGIN{printf "%d", h*3600*0.3*2}')
   ft_valid=$((ft_updates / 5)); lm_order=4
+  # Sentences are longer than digit strings: a worker's batch holds up to 30 s, and the rare
+  # longer sentence is left out of fine-tuning (task.max_sample_size) rather than failing it.
+  task_overrides=(dataset.max_tokens=480000 task.max_sample_size=480000)
 else
   : "${utterances:=1000}"
-  pt_updates=250; ft_updates=400; ft_valid=100; lm_order=4
+  pt_updates=1200; ft_updates=1500; ft_valid=250; lm_order=4
 fi
 
 log() { printf '\n== %s ==\n' "$*" >&2; }
@@ -81,13 +86,22 @@ if ! done_stage lm; then
   mark_done lm
 fi
 
+# Training runs data-parallel: one single-threaded worker process per core (up to 4), each
+# with a 120 000-sample (7.5 s) batch. On 2 cores this fine-tunes 1.3x faster than one process
+# with 2 intra-op threads and a 15 s batch (measured: 4.1 vs 3.1 updates/s): the small model's
+# ops are too short to keep two threads busy.
+workers=$((threads < 4 ? threads : 4))
+worker_threads=$((threads / workers))
+
 # train NAME CONFIG OVERRIDES...: w2v train with JSON logs kept in NAME/train.log.jsonl.
 train() {
   local name="$1" config="$2"
   shift 2
   mkdir -p "$workdir/$name"
-  "$w2v" train --config "$config" --threads "$threads" task.data="$corpus" \
-    checkpoint.save_dir="$workdir/$name" "$@" | tee -a "$workdir/$name/train.log.jsonl"
+  "$w2v" train --config "$config" --threads "$worker_threads" task.data="$corpus" \
+    distributed_training.distributed_world_size="$workers" \
+    checkpoint.save_dir="$workdir/$name" ${task_overrides[@]+"${task_overrides[@]}"} "$@" |
+    tee -a "$workdir/$name/train.log.jsonl"
 }
 
 if ! done_stage pretrain; then
@@ -100,11 +114,8 @@ fi
 for init in pretrained scratch; do
   if ! done_stage "finetune_$init"; then
     extra=()
-    if [ "$init" = scratch ]; then
-      # Same architecture, labels and updates, random weights; the extractor then has to learn
-      # too, so it is not frozen (the fairest from-scratch baseline).
-      extra=(model.no_pretrained_weights=true model.feature_grad_mult=1.0)
-    fi
+    # Same architecture, labels, updates and fine-tuning config; only the initial weights differ.
+    [ "$init" = scratch ] && extra=(model.no_pretrained_weights=true)
     log "CTC fine-tuning from $init: $ft_updates updates"
     train "finetune_$init" "$repo/configs/synth/finetune.yaml" \
       model.w2v_path="$workdir/pretrain/checkpoint_last.pt" optimization.max_update="$ft_updates" \

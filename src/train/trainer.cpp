@@ -185,6 +185,10 @@ struct Trainer::Impl {
   void load_optimizer_state(const Value& state, const std::string& where);
   bool master() const { return !dist || dist->rank() == 0; }
   int64_t validations_without_improvement = 0;
+  // The loop learns that an epoch ended only after its last update was handled, so the
+  // end-of-epoch call can land on an update that was just validated: it reuses that result.
+  int64_t last_validated_update = -1;
+  bool last_validation_was_best = false;
   bool should_stop() const {
     const int64_t max_update = cfg.integer("optimization.max_update");
     const double hours = cfg.real("optimization.stop_time_hours");
@@ -695,6 +699,10 @@ void Trainer::Impl::validate_and_maybe_save(bool end_of_epoch, bool force) {
                       (save_now && !end_of_epoch) || (valid_every > 0 && num_updates % valid_every == 0);
   validate_now = validate_now && !valid_sets.empty() && num_updates >= cfg.integer("dataset.validate_after_updates");
   bool is_best = false;
+  if (validate_now && num_updates == last_validated_update) {
+    validate_now = false;
+    is_best = last_validation_was_best;
+  }
   if (validate_now) {
     const std::string metric = cfg.text("checkpoint.best_checkpoint_metric");
     const bool maximize = cfg.flag("checkpoint.maximize_best_checkpoint_metric");
@@ -717,6 +725,8 @@ void Trainer::Impl::validate_and_maybe_save(bool end_of_epoch, bool force) {
     } else {
       ++validations_without_improvement;
     }
+    last_validated_update = num_updates;
+    last_validation_was_best = is_best;
   }
   if (save_now) save(end_of_epoch, is_best);
 }

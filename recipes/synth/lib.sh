@@ -1,0 +1,38 @@
+# Shell helpers shared by recipes/synth/report.sh and recipes/synth/pretrain_curve.sh.
+# Source it; it defines functions only.
+
+# jsonl_columns FILE TAG KEY...: one line per JSON record with "tag":"TAG", the KEYs' values
+# (records lacking a key are skipped; a record repeated at the same update is printed once).
+# The trainer writes compact JSON, one object per line.
+jsonl_columns() {
+  local file="$1" tag="$2"
+  shift 2
+  grep "\"tag\":\"$tag\"" "$file" | uniq | while IFS= read -r line; do
+    local row=() key value
+    for key in "$@"; do
+      value=$(sed -n "s/.*\"$key\":\(-\{0,1\}[0-9][0-9.e+-]*\).*/\1/p" <<<"$line")
+      [ -n "$value" ] || continue 2
+      row+=("$value")
+    done
+    echo "${row[*]}"
+  done
+}
+
+# plot_pretraining TRAIN_DAT VALID_DAT TITLE PNG: loss, accuracy and prob_perplexity curves from
+# jsonl_columns output (train: num_updates loss accuracy prob_perplexity; valid: num_updates
+# valid_loss valid_accuracy). Needs gnuplot.
+plot_pretraining() {
+  gnuplot <<GNUPLOT
+set terminal pngcairo size 1200,400 font ",10"
+set output "$4"
+set multiplot layout 1,3 title "$3"
+set xlabel "updates"
+set title "contrastive loss (bits)"
+plot "$1" using 1:2 with lines title "train", "$2" using 1:2 with linespoints title "valid"
+set title "contrastive accuracy"
+plot "$1" using 1:3 with lines title "train", "$2" using 1:3 with linespoints title "valid"
+set title "prob perplexity (max 640)"
+plot "$1" using 1:4 with lines notitle
+unset multiplot
+GNUPLOT
+}
