@@ -4,12 +4,13 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "decode/decoder.h"
 #include "decode/options.h"
 
 namespace w2v::cli {
 
 struct DecoderOptions {
-  std::string decoder = "viterbi", lexicon, lm;
+  std::string decoder = "viterbi", lexicon, lm, post_process = "letter";
   decode::BeamOptions beam;
 };
 
@@ -23,6 +24,11 @@ inline void add_decoder_options(CLI::App& sub, DecoderOptions& o) {
   b.word_score = -1;
   b.sil_score = 0;
   sub.add_option("--decoder,--w2l-decoder", o.decoder, "viterbi | lexicon (alias kenlm) | lexicon-free")
+      ->capture_default_str();
+  sub.add_option("--post-process", o.post_process,
+                 "how units spell words: letter (| ends a word) | wordpiece (_ starts one) | sentencepiece "
+                 "(\u2581 starts one) | none (each unit a word); the lexicon decoder's words come from the lexicon")
+      ->check(CLI::IsMember({"letter", "wordpiece", "sentencepiece", "none"}))
       ->capture_default_str();
   sub.add_option("--lexicon", o.lexicon, "lexicon file: WORD t1 t2 ... |");
   sub.add_option("--lm,--kenlm-model", o.lm, "n-gram LM (ARPA, ARPA.gz or w2v binary)");
@@ -39,6 +45,12 @@ inline void add_decoder_options(CLI::App& sub, DecoderOptions& o) {
   sub.add_option("--nbest", b.nbest, "hypotheses kept per utterance (the best is scored)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+}
+
+// The decoders these options select (errors name the missing option or the bad file).
+inline decode::DecoderFactory make_decoder_factory(const DecoderOptions& o, std::vector<std::string> symbols) {
+  return decode::DecoderFactory(decode::parse_decoder_kind(o.decoder), std::move(symbols), o.lexicon, o.lm, o.beam,
+                                decode::parse_post_process(o.post_process));
 }
 
 }  // namespace w2v::cli

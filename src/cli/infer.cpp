@@ -1,6 +1,6 @@
 // w2v infer: fairseq's examples/speech_recognition/infer.py, native. Decodes a manifest split
 // (DATA_DIR/{subset}.tsv with {subset}.{labels} references and dict.{labels}.txt), reports WER
-// and UER, speed, and writes fairseq's hypo/ref files.
+// and UER, speed, and writes fairseq's hypo/ref files. Progress bars on stderr when it is a terminal.
 #include <fmt/core.h>
 
 #include <chrono>
@@ -17,6 +17,7 @@
 #include "eval/scoring.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/progress.h"
 
 namespace {
 
@@ -60,14 +61,17 @@ int run_infer(const InferOptions& o) {
   const int threads = cli::set_threads(o.threads);
 
   const auto& d = o.decoding;
-  decode::DecoderFactory factory(decode::parse_decoder_kind(d.decoder), symbols, d.lexicon, d.lm, d.beam);
+  const auto factory = cli::make_decoder_factory(d, symbols);
+  const auto post_process = decode::parse_post_process(d.post_process);
   auto start = std::chrono::steady_clock::now();
   std::vector<decode::StoredEmissions> emissions;
   if (!o.load_emissions.empty()) {
     emissions = decode::read_emissions(o.load_emissions);
   } else if (!o.path.empty()) {
     decode::AcousticModel model(o.path, (dir / ("dict." + o.labels + ".txt")).string());
-    emissions = decode::manifest_emissions(model, manifest, o.max_tokens);
+    Progress bar("model", static_cast<int64_t>(manifest.entries.size()), 0, "utt/s");
+    emissions = decode::manifest_emissions(model, manifest, o.max_tokens,
+                                           [&](size_t done) { bar.update(static_cast<int64_t>(done)); });
   } else {
     throw Error("option --path: a checkpoint is required unless --load-emissions gives stored emissions");
   }
@@ -85,7 +89,11 @@ int run_infer(const InferOptions& o) {
   }
   if (!o.dump_emissions.empty()) decode::write_emissions(o.dump_emissions, emissions);
   auto decode_start = std::chrono::steady_clock::now();
-  auto results = decode::decode_all(factory, views, threads);
+  std::vector<std::vector<decode::DecodeResult>> results;
+  {
+    Progress bar("decode", static_cast<int64_t>(views.size()), 0, "utt/s");
+    results = decode::decode_all(factory, views, threads, [&](size_t done) { bar.update(static_cast<int64_t>(done)); });
+  }
   auto end = std::chrono::steady_clock::now();
 
   eval::Scorer words, units;
@@ -94,7 +102,7 @@ int run_infer(const InferOptions& o) {
   for (size_t i = 0; i < results.size(); ++i) {
     const std::string id = fmt::format("None-{}", i);
     const auto& best = results[i].at(0);
-    const std::string ref_text = eval::letters_to_words(references[i]);
+    const std::string ref_text = decode::post_process(references[i], post_process);
     const std::string hyp_units_text = join_symbols(best.tokens, factory.tokens());
     words.add(id, ref_text, best.text());
     units.add(id, references[i], hyp_units_text);
@@ -140,7 +148,11 @@ W2V_COMMAND("infer", "Decode a manifest split with a fine-tuned model (fairseq i
               sub.add_option("--path", o->path, "fine-tuned checkpoint (fairseq .pt, HF or w2v)");
               w2v::cli::add_decoder_options(sub, o->decoding);
               sub.add_option("--results-path", o->results_path, "write hypo.word/ref.word/hypo.units/ref.units here");
-              sub.add_option("--max-tokens", o->max_tokens, "audio samples per forward batch")->capture_default_str();
+              sub.add_option("--max-tokens", o->max_tokens,
+                             "audio samples per forward batch (count x longest). Results never depend on the "
+                             "batching: with a group-norm feature extractor (extractor_mode default) only "
+                             "utterances of equal length share a forward, the others run alone and unpadded")
+                  ->capture_default_str();
               sub.add_option("--threads", o->threads, "threads for the model and the decoders (0: all cores)")
                   ->capture_default_str();
               sub.add_option("--dump-emissions", o->dump_emissions, "save the emissions to FILE");

@@ -1,6 +1,7 @@
 // w2v transcribe: audio files of any length -> text, JSON or SRT with word times. Long files
 // are run through the model in overlapping windows whose emissions are stitched, then decoded
-// in one piece (decode/chunking.h).
+// in one piece (decode/chunking.h). Progress bars on stderr when it is a terminal.
+#include <cmath>
 #include <iostream>
 
 #include "audio/audio.h"
@@ -11,6 +12,7 @@
 #include "decode/transcript_format.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/progress.h"
 
 namespace {
 
@@ -29,21 +31,34 @@ int run_transcribe(const TranscribeOptions& o) {
   const int threads = cli::set_threads(o.threads);
   decode::AcousticModel model(o.path, o.dict);
   const auto& d = o.decoding;
-  decode::DecoderFactory factory(decode::parse_decoder_kind(d.decoder), model.symbols(), d.lexicon, d.lm, d.beam);
-  audio::ReadOptions read;
-  read.resample = true;
-  read.normalize = model.normalize();
-  std::vector<std::vector<float>> emissions;
+  const auto factory = cli::make_decoder_factory(d, model.symbols());
   std::vector<decode::FileTranscript> files;
+  double total_seconds = 0;
   for (const auto& path : o.audio) {
-    auto wave = audio::read(path, read);
-    emissions.push_back(model.long_emissions(wave, o.chunk_seconds, o.overlap_seconds));
-    files.push_back({path, static_cast<double>(wave.size()) / audio::kSampleRate, {}});
+    const auto info = audio::info(path);
+    files.push_back({path, static_cast<double>(info.frames) / info.sample_rate, {}});
+    total_seconds += files.back().duration;
+  }
+  std::vector<std::vector<float>> emissions;
+  {
+    // Audio seconds done per wall second: the bar's rate is the x-realtime factor.
+    Progress bar("model", std::llround(total_seconds), 0, "x realtime");
+    double before = 0;
+    for (const auto& f : files) {
+      emissions.push_back(model.file_emissions(f.path, o.chunk_seconds, o.overlap_seconds, [&](int64_t samples) {
+        bar.update(std::llround(before + static_cast<double>(samples) / audio::kSampleRate));
+      }));
+      before += f.duration;
+    }
   }
   const int V = static_cast<int>(model.symbols().size());
   std::vector<decode::Emissions> views;
   for (const auto& e : emissions) views.push_back({e.data(), static_cast<int>(e.size() / V), V});
-  auto results = decode::decode_all(factory, views, threads);
+  std::vector<std::vector<decode::DecodeResult>> results;
+  {
+    Progress bar("decode", static_cast<int64_t>(views.size()), 0, "files/s", views.size() > 1);
+    results = decode::decode_all(factory, views, threads, [&](size_t done) { bar.update(static_cast<int64_t>(done)); });
+  }
   for (size_t i = 0; i < files.size(); ++i) files[i].result = std::move(results[i].at(0));
 
   std::string out;

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <exception>
+#include <mutex>
 #include <thread>
 
 #include "decode/lexicon_decoder.h"
@@ -44,8 +45,8 @@ DecoderKind parse_decoder_kind(const std::string& name) {
 }
 
 DecoderFactory::DecoderFactory(DecoderKind kind, std::vector<std::string> symbols, const std::string& lexicon_path,
-                               const std::string& lm_path, BeamOptions options)
-    : kind_(kind), tokens_(std::move(symbols)), options_(options) {
+                               const std::string& lm_path, BeamOptions options, PostProcess post_process)
+    : kind_(kind), tokens_(std::move(symbols), post_process), options_(options) {
   if (kind_ == DecoderKind::kViterbi) return;
   if (lm_path.empty()) throw Error("option --lm: required by the lexicon and lexicon-free decoders");
   if (kind_ == DecoderKind::kLexicon) {
@@ -68,14 +69,22 @@ std::unique_ptr<Decoder> DecoderFactory::make() const {
 }
 
 std::vector<std::vector<DecodeResult>> decode_all(const DecoderFactory& factory, const std::vector<Emissions>& utterances,
-                                                  int threads) {
+                                                  int threads, const std::function<void(size_t)>& on_done) {
   std::vector<std::vector<DecodeResult>> results(utterances.size());
   std::atomic<size_t> next{0};
+  std::mutex report;
+  size_t finished = 0;
   std::vector<std::exception_ptr> errors(std::max(1, threads));
   auto work = [&](int worker) {
     try {
       auto decoder = factory.make();
-      for (size_t i = next++; i < utterances.size(); i = next++) results[i] = decoder->decode(utterances[i]);
+      for (size_t i = next++; i < utterances.size(); i = next++) {
+        results[i] = decoder->decode(utterances[i]);
+        if (on_done) {
+          std::lock_guard<std::mutex> lock(report);
+          on_done(++finished);
+        }
+      }
     } catch (...) {
       errors[worker] = std::current_exception();
     }

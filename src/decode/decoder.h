@@ -4,6 +4,7 @@
 // own Decoder from make() because beam decoders reuse mutable buffers.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,9 +33,10 @@ class Decoder {
 class DecoderFactory {
  public:
   // lexicon_path is required for kLexicon, lm_path for kLexicon and kLexiconFree; both are
-  // ignored by kViterbi. Errors name the missing option or the bad file.
+  // ignored by kViterbi. post_process: how units spell the words of viterbi and lexicon-free
+  // hypotheses. Errors name the missing option or the bad file.
   DecoderFactory(DecoderKind kind, std::vector<std::string> symbols, const std::string& lexicon_path,
-                 const std::string& lm_path, BeamOptions options);
+                 const std::string& lm_path, BeamOptions options, PostProcess post_process = PostProcess::kLetter);
   ~DecoderFactory();
 
   std::unique_ptr<Decoder> make() const;
@@ -51,7 +53,9 @@ class DecoderFactory {
 };
 
 // Decodes every utterance on `threads` threads (one Decoder each); results in input order.
+// on_done, if given, gets the number of utterances finished so far after each one, from one
+// thread at a time (for a progress bar).
 std::vector<std::vector<DecodeResult>> decode_all(const DecoderFactory& factory, const std::vector<Emissions>& utterances,
-                                                  int threads);
+                                                  int threads, const std::function<void(size_t)>& on_done = {});
 
 }  // namespace w2v::decode

@@ -84,7 +84,7 @@ std::vector<DecodeResult> LexiconFreeDecoder::decode(const Emissions& e) {
       index = frames_[t][index].parent;
     }
     r.tokens = collapse_path(r.path, blank);
-    r.words = words_from_letters(r.path, tokens_, e, lse);
+    r.words = words_from_path(r.path, tokens_, e, lse);
     results.push_back(std::move(r));
   }
   return results;

@@ -34,11 +34,12 @@ void set_span(WordSpan& w, int start_frame, int end_frame, const std::vector<int
   w.confidence = end_frame > start_frame ? std::exp(sum / (end_frame - start_frame)) : 0.0;
 }
 
-std::vector<WordSpan> words_from_letters(const std::vector<int>& path, const TokenSet& tokens, const Emissions& e,
-                                         const std::vector<double>& lse) {
+std::vector<WordSpan> words_from_path(const std::vector<int>& path, const TokenSet& tokens, const Emissions& e,
+                                      const std::vector<double>& lse) {
   std::vector<WordSpan> words;
   WordSpan current;
   int start = -1, last = -1, prev = -1;
+  bool open = false;  // the last unit's spelling ended inside a word, so its repeated frames extend it
   auto flush = [&] {
     if (start >= 0) {
       set_span(current, start, last + 1, path, e, lse);
@@ -46,17 +47,26 @@ std::vector<WordSpan> words_from_letters(const std::vector<int>& path, const Tok
     }
     current = WordSpan();
     start = -1;
+    open = false;
   };
   for (int t = 0; t < static_cast<int>(path.size()); ++t) {
-    int token = path[t];
-    if (token == tokens.silence()) {
-      flush();
-    } else if (token != tokens.blank() && !tokens.is_special(token)) {
-      if (start < 0) start = t;
-      if (token != prev) current.word += tokens.symbol(token);
-      last = t;
+    const int token = path[t];
+    if (token == prev) {
+      if (open) last = t;
+      continue;
     }
     prev = token;
+    open = false;
+    for (char c : tokens.spelling(token)) {
+      if (c == ' ') {
+        flush();
+        continue;
+      }
+      if (start < 0) start = t;
+      current.word += c;
+      last = t;
+      open = true;
+    }
   }
   flush();
   return words;

@@ -34,11 +34,12 @@ struct DecodeResult {
 // Collapses repeats and drops blanks.
 std::vector<int> collapse_path(const std::vector<int>& path, int blank);
 
-// Letter post-process of a path (spec 6.3): words are the runs of non-blank tokens between
-// silence tokens, spelled by concatenating their symbols. Used by the greedy and lexicon-free
-// decoders. lse = log_partition(emissions) for the confidences.
-std::vector<WordSpan> words_from_letters(const std::vector<int>& path, const TokenSet& tokens, const Emissions& e,
-                                         const std::vector<double>& lse);
+// The words of a frame path (fairseq's post-process, spec 6.3): each newly emitted unit adds its
+// spelling (TokenSet::spelling), spaces end words. A word spans the frames of the units that
+// spelled it. Used by the greedy and lexicon-free decoders. lse = log_partition(emissions) for
+// the confidences.
+std::vector<WordSpan> words_from_path(const std::vector<int>& path, const TokenSet& tokens, const Emissions& e,
+                                      const std::vector<double>& lse);
 
 // Fills a word's times and confidence from its frame span.
 void set_span(WordSpan& w, int start_frame, int end_frame, const std::vector<int>& path, const Emissions& e,

@@ -4,7 +4,8 @@
 
 namespace w2v::decode {
 
-TokenSet::TokenSet(std::vector<std::string> symbols) : symbols_(std::move(symbols)) {
+TokenSet::TokenSet(std::vector<std::string> symbols, PostProcess post_process)
+    : symbols_(std::move(symbols)) {
   if (symbols_.size() < 3) throw Error("token set: expected at least 3 symbols (<s>, <pad>, </s>, ...), got " +
                                        std::to_string(symbols_.size()));
   for (int i = 0; i < size(); ++i) {
@@ -13,6 +14,12 @@ TokenSet::TokenSet(std::vector<std::string> symbols) : symbols_(std::move(symbol
   }
   blank_ = index("<ctc_blank>") >= 0 ? index("<ctc_blank>") : 0;
   silence_ = index("<sep>") >= 0 ? index("<sep>") : index("|") >= 0 ? index("|") : 2;
+  for (int i = 0; i < size(); ++i) {
+    if (special_[i] || i == blank_) spellings_.emplace_back();
+    // "<sep>" is a word boundary too when letters are the units.
+    else if (i == silence_ && post_process == PostProcess::kLetter) spellings_.emplace_back(" ");
+    else spellings_.push_back(spell_unit(symbols_[i], post_process));
+  }
 }
 
 int TokenSet::index(const std::string& symbol) const {

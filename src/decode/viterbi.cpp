@@ -21,7 +21,7 @@ DecodeResult ViterbiDecoder::decode(const Emissions& e) const {
     r.score += row[best] - lse[t];
   }
   r.tokens = collapse_path(r.path, tokens_.blank());
-  r.words = words_from_letters(r.path, tokens_, e, lse);
+  r.words = words_from_path(r.path, tokens_, e, lse);
   return r;
 }
 

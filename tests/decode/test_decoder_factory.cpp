@@ -72,7 +72,11 @@ TEST(DecodeAll, ThreadsGiveTheSameResults) {
   for (auto kind : {DecoderKind::kViterbi, DecoderKind::kLexicon, DecoderKind::kLexiconFree}) {
     DecoderFactory factory(kind, kSymbols, lex, write_lm(), opt);
     auto one = decode_all(factory, views, 1);
-    auto three = decode_all(factory, views, 3);
+    // The progress callback sees 1, 2, ..., n once each, one call at a time.
+    std::vector<size_t> reported;
+    auto three = decode_all(factory, views, 3, [&](size_t done) { reported.push_back(done); });
+    ASSERT_EQ(reported.size(), views.size());
+    for (size_t i = 0; i < reported.size(); ++i) EXPECT_EQ(reported[i], i + 1);
     ASSERT_EQ(one.size(), views.size());
     auto single = factory.make();
     for (size_t i = 0; i < views.size(); ++i) {

@@ -1,7 +1,12 @@
 // `w2v infer --path` and `w2v transcribe` with a real (tiny, random) CTC checkpoint: the
-// emissions infer dumps equal the model's own forward on each file (fp32, 1e-4), and
-// transcribe's text equals greedy decoding of that forward; long files go through chunks.
+// emissions infer dumps equal the model's own forward on each file (fp32, 1e-4) however it
+// batches them, and transcribe's text equals greedy decoding of that forward; long files are
+// read window by window in memory that does not grow with their length.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/run_command.h"
 
@@ -16,6 +21,7 @@
 #include "audio/audio.h"
 #include "checkpoint/model_io.h"
 #include "decode/emission_file.h"
+#include "decode/infer/acoustic_model.h"
 #include "decode/viterbi.h"
 
 namespace w2v::decode {
@@ -26,33 +32,48 @@ using w2v::test::run_command;
 namespace fs = std::filesystem;
 
 
+// A tiny random CTC model (letters dictionary) saved to `path`; extractor_mode "default" is
+// fairseq's GroupNorm feature extractor, "layer_norm" the per-frame one.
+model::Wav2VecCtc save_tiny_ctc(const fs::path& path, const std::string& extractor_mode, bool normalize = false) {
+  torch::manual_seed(3);
+  ckpt::LoadedModel m;
+  m.kind = ckpt::ModelKind::kCtc;
+  auto& c = m.config;
+  c.conv_feature_layers = "[(32, 10, 5)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2";
+  c.extractor_mode = extractor_mode;
+  c.normalize = normalize;
+  c.encoder_layers = 2;
+  c.encoder_embed_dim = 32;
+  c.encoder_ffn_embed_dim = 64;
+  c.encoder_attention_heads = 2;
+  c.conv_pos = 16;
+  c.conv_pos_groups = 4;
+  m.dictionary = ckpt::librispeech_letters();
+  m.ctc = model::Wav2VecCtc(c, m.dictionary->size(), m.asr);
+  {
+    // Larger output weights so that the random model's argmax changes between frames.
+    torch::NoGradGuard no_grad;
+    m.ctc->w2v_encoder->proj->weight.mul_(20);
+  }
+  m.ctc->eval();
+  ckpt::save_model(path.string(), m);
+  return m.ctc;
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float err = 0;
+  for (size_t k = 0; k < std::min(a.size(), b.size()); ++k) err = std::max(err, std::abs(a[k] - b[k]));
+  return err;
+}
+
 class InferModel : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::path(::testing::TempDir()) / "infer_model";
     fs::create_directories(dir_);
-    torch::manual_seed(3);
-    ckpt::LoadedModel m;
-    m.kind = ckpt::ModelKind::kCtc;
-    auto& c = m.config;
-    c.conv_feature_layers = "[(32, 10, 5)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2";
-    c.encoder_layers = 2;
-    c.encoder_embed_dim = 32;
-    c.encoder_ffn_embed_dim = 64;
-    c.encoder_attention_heads = 2;
-    c.conv_pos = 16;
-    c.conv_pos_groups = 4;
-    m.dictionary = ckpt::librispeech_letters();
-    m.ctc = model::Wav2VecCtc(c, m.dictionary->size(), m.asr);
-    {
-      // Larger output weights so that the random model's argmax changes between frames.
-      torch::NoGradGuard no_grad;
-      m.ctc->w2v_encoder->proj->weight.mul_(20);
-    }
-    m.ctc->eval();
-    model_ = m.ctc;
-    ckpt::save_model((dir_ / "model.pt").string(), m);
-    m.dictionary->save((dir_ / "dict.ltr.txt").string());
+    model_ = save_tiny_ctc(dir_ / "model.pt", "default");
+    ckpt::librispeech_letters().save((dir_ / "dict.ltr.txt").string());
     std::mt19937 rng(5);
     std::normal_distribution<float> g(0.f, 0.2f);
     for (int i = 0; i < 2; ++i) {
@@ -79,24 +100,90 @@ class InferModel : public ::testing::Test {
 };
 
 TEST_F(InferModel, InferEmissionsEqualModelForward) {
-  std::string out;
-  const std::string em = (dir_ / "em.bin").string();
-  // max-tokens below two utterances: each runs alone (no padding), as forward() does here.
-  ASSERT_EQ(run_command(std::string(W2V_BINARY) + " infer " + dir_.string() + " --subset test --path " +
-                    (dir_ / "model.pt").string() + " --max-tokens 20000 --dump-emissions " + em,
-                out),
-            0)
-      << out;
-  EXPECT_NE(out.find("WER: "), std::string::npos) << out;
-  auto stored = read_emissions(em);
-  ASSERT_EQ(stored.size(), 2u);
-  for (int i = 0; i < 2; ++i) {
-    auto expected = forward(waves_[i]);
-    ASSERT_EQ(stored[i].data.size(), expected.size());
-    float err = 0;
-    for (size_t k = 0; k < expected.size(); ++k) err = std::max(err, std::abs(stored[i].data[k] - expected[k]));
-    EXPECT_LE(err, 1e-4f) << "utterance " << i;
+  // max-tokens 20000 runs each utterance alone; the default puts both in one batch, which must
+  // not change them (group-norm model: see BatchEmissionsEqualSingleRuns).
+  for (const char* max_tokens : {" --max-tokens 20000", ""}) {
+    std::string out;
+    const std::string em = (dir_ / "em.bin").string();
+    ASSERT_EQ(run_command(std::string(W2V_BINARY) + " infer " + dir_.string() + " --subset test --path " +
+                              (dir_ / "model.pt").string() + max_tokens + " --dump-emissions " + em,
+                          out),
+              0)
+        << out;
+    EXPECT_NE(out.find("WER: "), std::string::npos) << out;
+    auto stored = read_emissions(em);
+    ASSERT_EQ(stored.size(), 2u);
+    for (int i = 0; i < 2; ++i) EXPECT_LE(max_abs_diff(stored[i].data, forward(waves_[i])), 1e-4f) << "utterance " << i << max_tokens;
   }
+}
+
+// Batched emissions equal each input's run alone, for both feature extractors. For the
+// group-norm one a plain padded forward does not (checked, so that the test means something).
+TEST_F(InferModel, BatchEmissionsEqualSingleRuns) {
+  for (const std::string mode : {"default", "layer_norm"}) {
+    const fs::path path = dir_ / ("batch_" + mode + ".pt");
+    auto ctc = save_tiny_ctc(path, mode);
+    AcousticModel model(path.string());
+    auto batch = model.emissions({&waves_[0], &waves_[1]});
+    ASSERT_EQ(batch.size(), 2u);
+    for (int i = 0; i < 2; ++i) {
+      auto alone = model.emissions({&waves_[i]}).at(0);
+      ASSERT_GT(alone.size(), 0u);
+      EXPECT_LE(max_abs_diff(batch[i], alone), 1e-5f) << mode << " utterance " << i;
+    }
+    torch::NoGradGuard no_grad;
+    auto source = torch::zeros({2, 19200});
+    auto padding = torch::zeros({2, 19200}, torch::kBool);
+    source[0].copy_(torch::from_blob(waves_[0].data(), {19200}));
+    source[1].narrow(0, 0, 11000).copy_(torch::from_blob(waves_[1].data(), {11000}));
+    padding[1].narrow(0, 11000, 19200 - 11000).fill_(true);
+    auto logits = ctc->forward(source, padding).logits.select(1, 1).contiguous();
+    const auto& alone = batch[1];
+    std::vector<float> padded(logits.data_ptr<float>(), logits.data_ptr<float>() + alone.size());
+    if (mode == "default") EXPECT_GT(max_abs_diff(padded, alone), 1e-2f);
+    else EXPECT_LE(max_abs_diff(padded, alone), 1e-5f);
+  }
+}
+
+// transcribe reads long files window by window from disk and normalises with whole-file
+// statistics: the same emissions as windows cut from the whole file read and normalised in
+// memory.
+TEST_F(InferModel, FileEmissionsStreamWindowsFromDisk) {
+  const fs::path path = dir_ / "norm.pt";
+  save_tiny_ctc(path, "layer_norm", /*normalize=*/true);
+  AcousticModel model(path.string());
+  std::mt19937 rng(7);
+  std::normal_distribution<float> g(0.3f, 0.2f);  // a mean and scale normalisation must remove
+  std::vector<float> raw(3 * audio::kSampleRate + 123);
+  for (auto& x : raw) x = g(rng);
+  const std::string wav = (dir_ / "long.wav").string();
+  audio::write(wav, raw, audio::kSampleRate, audio::Encoding::kFloat);
+  audio::ReadOptions read;
+  read.normalize = true;
+  const auto whole = audio::read(wav, read);
+  std::vector<float> expected;
+  const int V = static_cast<int>(model.symbols().size());
+  const auto chunks = plan_chunks(static_cast<int64_t>(whole.size()), 8000, 1600, model.geometry());
+  ASSERT_GT(chunks.size(), 4u);
+  for (const auto& c : chunks) {
+    std::vector<float> window(whole.begin() + c.start, whole.begin() + c.start + c.length);
+    auto e = model.emissions({&window}).at(0);
+    append_chunk(c, e.data(), static_cast<int64_t>(e.size()) / V, V, model.geometry(), expected);
+  }
+  std::vector<int64_t> progress;
+  auto streamed = model.file_emissions(wav, 0.5, 0.1, [&](int64_t samples) { progress.push_back(samples); });
+  EXPECT_EQ(static_cast<int64_t>(expected.size()), model.geometry().frames(static_cast<int64_t>(raw.size())) * V);
+  EXPECT_LE(max_abs_diff(streamed, expected), 1e-4f);
+  ASSERT_EQ(progress.size(), chunks.size());
+  EXPECT_EQ(progress.back(), static_cast<int64_t>(raw.size()));
+
+  // An 8 kHz copy is resampled region by region: one frame per 20 ms of the file all the same.
+  std::vector<float> half(raw.size() / 2);
+  for (size_t i = 0; i < half.size(); ++i) half[i] = raw[2 * i];
+  const std::string wav8k = (dir_ / "long8k.wav").string();
+  audio::write(wav8k, half, 8000, audio::Encoding::kFloat);
+  EXPECT_EQ(static_cast<int64_t>(model.file_emissions(wav8k, 0.5, 0.1).size()),
+            model.geometry().frames(static_cast<int64_t>(half.size()) * 2) * V);
 }
 
 TEST_F(InferModel, TranscribeMatchesGreedyOnForwardAndChunks) {
@@ -133,6 +220,45 @@ TEST_F(InferModel, TranscribeMatchesGreedyOnForwardAndChunks) {
   }
   ASSERT_EQ(run_command(base + " --format srt --chunk-seconds 0.3 --overlap-seconds 0.1", out), 0) << out;
   EXPECT_EQ(out.rfind("1\n00:00:", 0), 0u) << out;
+}
+
+// Peak resident memory (KiB) of a command run to completion (wait4's rusage), its output
+// discarded; fails the test unless it exits with 0.
+long peak_rss_kib(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int null = open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  rusage usage{};
+  EXPECT_EQ(wait4(pid, &status, 0, &usage), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << args[0] << " " << args[1];
+  return usage.ru_maxrss;
+}
+
+// transcribe holds one window, not the file: 10 minutes of audio (38 MB as float samples) take
+// little more memory than 20 s. What does grow is the emissions (32 floats per 20 ms, 3.8 MB
+// for 10 minutes) and the decoder's per-frame arrays.
+TEST_F(InferModel, TranscribeMemoryDoesNotGrowWithLength) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> g(0.f, 0.2f);
+  std::vector<long> rss;
+  for (int seconds : {20, 600}) {
+    std::vector<float> wave(static_cast<size_t>(seconds) * audio::kSampleRate);
+    for (auto& x : wave) x = g(rng);
+    const std::string wav = (dir_ / fmt::format("noise{}.wav", seconds)).string();
+    audio::write(wav, wave, audio::kSampleRate, audio::Encoding::kPcm16);
+    rss.push_back(peak_rss_kib({W2V_BINARY, "transcribe", wav, "--path", (dir_ / "model.pt").string(), "-o",
+                                (dir_ / "noise.txt").string()}));
+  }
+  EXPECT_LT(rss[1] - rss[0], 16 * 1024) << "peak RSS " << rss[0] << " KiB for 20 s, " << rss[1] << " KiB for 600 s";
 }
 
 }  // namespace

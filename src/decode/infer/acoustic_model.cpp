@@ -1,6 +1,8 @@
 #include "decode/infer/acoustic_model.h"
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <numeric>
 
 #include "audio/audio.h"
@@ -28,6 +30,25 @@ AcousticModel::AcousticModel(const std::string& checkpoint, const std::string& d
 }
 
 std::vector<std::vector<float>> AcousticModel::emissions(const std::vector<const std::vector<float>*>& waves) {
+  // fairseq's GroupNorm (extractor_mode default) normalises each channel over all frames of an
+  // input, padded ones included, so padding would change the emissions of every shorter input:
+  // such models batch only inputs of equal length. Layer-norm extractors are per frame, and the
+  // transformer masks padding, so any batch gives each input's own emissions.
+  const bool group_norm = loaded_.config.extractor_mode == "default";
+  std::map<size_t, std::vector<size_t>> groups;  // by length for group-norm models, else one group
+  for (size_t i = 0; i < waves.size(); ++i) groups[group_norm ? waves[i]->size() : 0].push_back(i);
+  std::vector<std::vector<float>> result(waves.size());
+  for (const auto& group : groups) {
+    const auto& members = group.second;
+    std::vector<const std::vector<float>*> batch;
+    for (size_t i : members) batch.push_back(waves[i]);
+    auto e = padded_emissions(batch);
+    for (size_t k = 0; k < members.size(); ++k) result[members[k]] = std::move(e[k]);
+  }
+  return result;
+}
+
+std::vector<std::vector<float>> AcousticModel::padded_emissions(const std::vector<const std::vector<float>*>& waves) {
   torch::NoGradGuard no_grad;
   int64_t longest = 0;
   for (const auto* w : waves) longest = std::max<int64_t>(longest, static_cast<int64_t>(w->size()));
@@ -57,22 +78,56 @@ std::vector<std::vector<float>> AcousticModel::emissions(const std::vector<const
   return result;
 }
 
-std::vector<float> AcousticModel::long_emissions(const std::vector<float>& wave, double chunk_seconds,
-                                                 double overlap_seconds) {
+std::vector<float> AcousticModel::file_emissions(const std::string& path, double chunk_seconds, double overlap_seconds,
+                                                 const std::function<void(int64_t)>& on_window) {
+  const audio::Info info = audio::info(path);
+  if (info.frames <= 0) throw file_error(path, 0, "audio has zero samples");
+  const bool resampled = info.sample_rate != audio::kSampleRate;
+  // The length audio::read would return (soxr's output length for a resampled file).
+  const int64_t samples =
+      resampled ? std::llround(static_cast<double>(info.frames) * audio::kSampleRate / info.sample_rate) : info.frames;
+  audio::ReadOptions read;
+  read.resample = true;
+  // Whole-file normalisation (fairseq normalises the utterance) from streamed sums.
+  double mean = 0, scale = 1;
+  if (normalize()) {
+    constexpr int64_t kStatsBlock = 60 * audio::kSampleRate;
+    double sum = 0, sum_sq = 0;
+    int64_t count = 0;
+    for (int64_t at = 0; at < samples; at += kStatsBlock) {
+      const auto block = audio::read_region(path, at, kStatsBlock, read);
+      for (float x : block) sum += x, sum_sq += static_cast<double>(x) * x;
+      count += static_cast<int64_t>(block.size());
+    }
+    mean = count > 0 ? sum / count : 0;
+    scale = 1.0 / std::sqrt(std::max(0.0, sum_sq / std::max<int64_t>(1, count) - mean * mean) + 1e-5);
+  }
+  // A resampled region is read with a margin on each side, so that the resampler's edge effects
+  // fall outside the window.
+  const int64_t margin = resampled ? 10 * geometry_.stride : 0;
   const int V = static_cast<int>(symbols_.size());
   std::vector<float> out;
-  for (const Chunk& c : plan_chunks(static_cast<int64_t>(wave.size()), static_cast<int64_t>(chunk_seconds * audio::kSampleRate),
+  for (const Chunk& c : plan_chunks(samples, static_cast<int64_t>(chunk_seconds * audio::kSampleRate),
                                     static_cast<int64_t>(overlap_seconds * audio::kSampleRate), geometry_)) {
     if (c.keep_end == c.keep_begin) continue;  // nothing to keep (a signal shorter than one frame)
-    std::vector<float> window(wave.begin() + c.start, wave.begin() + c.start + c.length);
+    const int64_t from = std::max<int64_t>(0, c.start - margin);
+    auto region = audio::read_region(path, from, c.start + c.length + margin - from, read);
+    const int64_t skip = std::min<int64_t>(c.start - from, static_cast<int64_t>(region.size()));
+    std::vector<float> window(region.begin() + skip,
+                              region.begin() + std::min<int64_t>(skip + c.length, static_cast<int64_t>(region.size())));
+    // The resampler may end a region a sample short of the whole file's length.
+    window.resize(static_cast<size_t>(c.length), 0.f);
+    if (normalize())
+      for (float& x : window) x = static_cast<float>((x - mean) * scale);
     auto e = emissions({&window}).at(0);
     append_chunk(c, e.data(), static_cast<int64_t>(e.size()) / V, V, geometry_, out);
+    if (on_window) on_window(c.start + c.length);
   }
   return out;
 }
 
 std::vector<StoredEmissions> manifest_emissions(AcousticModel& model, const data::Manifest& manifest,
-                                                int64_t max_tokens) {
+                                                int64_t max_tokens, const std::function<void(size_t)>& on_batch) {
   const size_t n = manifest.entries.size();
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
@@ -105,6 +160,7 @@ std::vector<StoredEmissions> manifest_emissions(AcousticModel& model, const data
       s.frames = static_cast<int>(e[b].size() / V);
       s.data = std::move(e[b]);
     }
+    if (on_batch) on_batch(i);
   }
   return out;
 }

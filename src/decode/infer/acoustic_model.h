@@ -2,6 +2,7 @@
 // logits, fairseq's choice, spec 8.1) for the decoders. The only torch-using part of decoding.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,15 +25,24 @@ class AcousticModel {
   bool normalize() const { return loaded_.config.normalize; }
   const FrameGeometry& geometry() const { return geometry_; }
 
-  // Emissions of a batch of 16 kHz waveforms, zero-padded to the longest with a padding mask
-  // (fairseq's collater); [T_i × V] row-major per input, T_i = its unpadded frames.
+  // Emissions of 16 kHz waveforms, [T_i × V] row-major per input, T_i = its frames. Each
+  // input's emissions are those of a run on it alone, whatever the batch: inputs share a
+  // zero-padded forward with a padding mask (fairseq's collater) unless the model has a
+  // group-norm feature extractor, where only inputs of equal length do.
   std::vector<std::vector<float>> emissions(const std::vector<const std::vector<float>*>& waves);
 
-  // One waveform of any length: windows of chunk_seconds (+ overlap_seconds each side),
-  // stitched (see chunking.h).
-  std::vector<float> long_emissions(const std::vector<float>& wave, double chunk_seconds, double overlap_seconds);
+  // One audio file of any length and rate, resampled to 16 kHz and normalised as a whole when
+  // the model expects it: windows of chunk_seconds (+ overlap_seconds each side) are read from
+  // disk one at a time and their emissions stitched (see chunking.h), so memory holds one
+  // window plus the emissions (V floats per 20 ms frame). on_window, if given, gets the samples
+  // (16 kHz) of the file covered so far after each window.
+  std::vector<float> file_emissions(const std::string& path, double chunk_seconds, double overlap_seconds,
+                                    const std::function<void(int64_t)>& on_window = {});
 
  private:
+  // One forward on the inputs zero-padded to the longest.
+  std::vector<std::vector<float>> padded_emissions(const std::vector<const std::vector<float>*>& waves);
+
   ckpt::LoadedModel loaded_;
   std::vector<std::string> symbols_;
   FrameGeometry geometry_;
@@ -40,8 +50,9 @@ class AcousticModel {
 
 // Emissions of every manifest entry (id = manifest index), read from disk and normalised as the
 // model expects; batches of at most max_tokens padded samples, entries in length order as
-// fairseq's batch_by_size groups them (padding affects group-norm models, spec 11.13).
+// fairseq's batch_by_size groups them; results do not depend on the batching (see emissions()).
+// on_batch, if given, gets the number of entries done so far after each batch.
 std::vector<StoredEmissions> manifest_emissions(AcousticModel& model, const data::Manifest& manifest,
-                                                int64_t max_tokens);
+                                                int64_t max_tokens, const std::function<void(size_t)>& on_batch = {});
 
 }  // namespace w2v::decode
