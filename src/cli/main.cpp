@@ -2,7 +2,6 @@
 // subcommand, and turns every w2v::Error into one line on stderr and exit code 1.
 #include <ATen/Parallel.h>
 #include <fmt/core.h>
-#include <malloc.h>
 
 #include <algorithm>
 #include <exception>
@@ -27,12 +26,6 @@ int set_threads(int threads) {
 }  // namespace w2v::cli
 
 int main(int argc, char** argv) {
-  // Training and inference free and re-allocate the same large activation buffers every step.
-  // glibc's defaults hand blocks over 128 KiB back to the kernel (munmap, heap trim) and fault
-  // them in again next step, which cost ~40 % system time in the measurements of
-  // notes/cpu_training.md; keeping freed memory in the process removes that.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   CLI::App app{"w2v: wav2vec 2.0 speech recognition - data, pretraining, CTC fine-tuning, n-gram LM, "
                "decoding, checkpoint import/export - in one binary"};
   app.set_version_flag("--version", std::string("w2v ") + W2V_VERSION);

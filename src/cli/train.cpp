@@ -5,6 +5,8 @@
 // update_freq batches per update, which gives the same gradient.
 // criterion.wer_kenlm_model + wer_lexicon: validation's `wer` comes from the lexicon beam
 // decoder with that LM (fairseq's criterion settings), `raw_wer` stays greedy.
+#include <malloc.h>
+
 #include <algorithm>
 #include <fstream>
 #include <iostream>
@@ -69,6 +71,12 @@ W2V_COMMAND("train", "pre-train (wav2vec2) or fine-tune (wav2vec_ctc) from a fai
                   return w2v::train::spawn_workers(own_command_line(), static_cast<int>(world),
                                                    static_cast<int>(cfg.integer("distributed_training.distributed_port")));
                 w2v::cli::set_threads(*threads > 0 ? *threads : (spawn ? static_cast<int>(std::max<int64_t>(1, cores / world)) : 0));
+                // Every update frees and re-allocates the same large activation buffers; glibc
+                // would return blocks over 128 KiB to the kernel and fault them in again each
+                // step. Keeping them in the process trains 12 % faster (4.7 vs 4.2 updates/s,
+                // synth fine-tuning). Not for transcribe: there it lets the heap fragment.
+                mallopt(M_MMAP_THRESHOLD, 32 << 20);
+                mallopt(M_TRIM_THRESHOLD, 1 << 30);
                 w2v::train::TrainerOptions options;
                 options.make_lm_decoder = make_lm_decoder;
                 w2v::train::Trainer trainer(cfg, std::cout, options);
