@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs w2v's benchmarks, each beside its Python reference in the same run, and prints their
 # timings and ratios (record them in docs/BENCHMARKS.md with date, machine and threads).
-#   scripts/bench.sh [ENTRY...]     entries: model lm decode data train train_base (default: all)
+#   scripts/bench.sh [ENTRY...]     entries: model lm decode decode_synth data train train_base
+#                                   (default: all)
 #   W2V_BUILD_DIR  build directory (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,32 @@ entry_decode() {
   # one thread (frames per CPU second) and two. No Python reference: torchaudio 0.13's
   # ctc_decoder needs flashlight, which Debian does not package.
   bench bench_decode --seconds 15 --utterances 8 --threads 2 --beams 50,500
+}
+
+entry_decode_synth() {
+  # The decoders on real emissions: the main job's fine-tuned model (W2V_SYNTH_DIR, default
+  # runs/synth, made by recipes/synth/run.sh) on its test split, emissions computed once, then
+  # greedy and lexicon beam 50 / 500 with the main job's 4-gram (w2v lm build) and lexicon, on
+  # 1 and 2 threads. Prints w2v infer's summary: WER and "decoding alone" x-realtime.
+  local synth=${W2V_SYNTH_DIR:-runs/synth} dir ckpt threads beam
+  ckpt="$synth/finetune_pretrained/checkpoint_best.pt"
+  [ -f "$ckpt" ] || { echo "decode_synth: no $ckpt; run recipes/synth/run.sh first" >&2; return 1; }
+  dir=$(mktemp -d)
+  cmake --build "$BUILD_DIR" --target w2v >/dev/null
+  "$BUILD_DIR/w2v" infer "$synth/corpus" --subset test --path "$ckpt" --threads 0 \
+    --dump-emissions "$dir/emissions.bin" >/dev/null
+  for threads in 1 2; do
+    echo "decode_synth: viterbi, $threads thread(s)"
+    "$BUILD_DIR/w2v" infer "$synth/corpus" --subset test --load-emissions "$dir/emissions.bin" \
+      --threads "$threads" | grep -E "WER|Processed"
+    for beam in 50 500; do
+      echo "decode_synth: lexicon beam $beam, $threads thread(s)"
+      "$BUILD_DIR/w2v" infer "$synth/corpus" --subset test --load-emissions "$dir/emissions.bin" \
+        --threads "$threads" --decoder lexicon --lexicon "$synth/lm/lexicon.txt" --lm "$synth/lm/lm.bin" \
+        --beam "$beam" --lm-weight 2 --word-score -1 | grep -E "WER|Processed"
+    done
+  done
+  rm -rf "$dir"
 }
 
 entry_data() {
@@ -100,7 +127,7 @@ entry_train_base() {
   bench/train/pretrain_base.sh "$BUILD_DIR/w2v" 15 2 2
 }
 
-ALL=(model lm decode data train train_base)
+ALL=(model lm decode decode_synth data train train_base)
 ENTRIES=("$@")
 ((${#ENTRIES[@]})) || ENTRIES=("${ALL[@]}")
 echo "w2v benchmarks: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"

@@ -17,7 +17,7 @@ summary_wer() { sed -n 's/.*WER: \([0-9.]*\) %.*/\1/p' "$1" | head -n 1; }
 summary_uer() { sed -n 's/.*UER: \([0-9.]*\) %.*/\1/p' "$1" | head -n 1; }
 summary_xrt() { sed -n "s/.*sentences\/s, \([0-9.]*\) x-realtime.*/\1/p" "$1" | head -n 1; }
 
-for f in corpus/train.tsv corpus/test.tsv lm/lm.arpa lm/lm.bin lm/lexicon.txt pretrain/checkpoint_last.pt \
+for f in corpus/train.tsv labeled/train.tsv corpus/test.tsv lm/lm.arpa lm/lm.bin lm/lexicon.txt pretrain/checkpoint_last.pt \
          finetune_pretrained/checkpoint_best.pt finetune_scratch/checkpoint_best.pt; do
   [ -s "$workdir/$f" ] || fail "missing $workdir/$f"
 done
@@ -67,14 +67,17 @@ last_acc=$(tail -n 1 "$plots/pretrain_valid.dat" | awk '{print $3}')
 first_acc=$(head -n 1 "$plots/pretrain_valid.dat" | awk '{print $3}')
 last_ppl=$(tail -n 1 "$plots/pretrain.dat" | awk '{print $4}')
 test_utts=$(($(wc -l < "$workdir/corpus/test.tsv") - 1))
-train_min=$(awk 'NR>1{s+=$2} END{printf "%.1f", s/16000/60}' "$workdir/corpus/train.tsv")
+minutes() { awk 'NR>1{s+=$2} END{printf "%.1f", s/16000/60}' "$1"; }
+train_min=$(minutes "$workdir/corpus/train.tsv")
+labeled_min=$(minutes "$workdir/labeled/train.tsv")
+labeled_utts=$(($(wc -l < "$workdir/labeled/train.tsv") - 1))
 
 {
-  echo "| $task corpus: ${train_min} min of training audio, $test_utts test utterances (held-out sentences; unseen voice in test) | greedy WER % | greedy UER % | 4-gram LM WER % | LM UER % | x-realtime (greedy) |"
+  echo "| $task corpus: ${train_min} min of training audio (pretraining), ${labeled_min} min labeled ($labeled_utts utterances, fine-tuning), $test_utts test utterances (held-out sentences; unseen voice in test) | greedy WER % | greedy UER % | 4-gram LM WER % | LM UER % | x-realtime (greedy) |"
   echo "|---|---|---|---|---|---|"
   for init in pretrained scratch; do
     label="fine-tuned from the pretrained model"
-    [ "$init" = scratch ] && label="fine-tuned from random init (same data, same updates)"
+    [ "$init" = scratch ] && label="fine-tuned from random init (same labeled data, same updates)"
     echo "| $label | ${wer[$init,viterbi]} | ${uer[$init,viterbi]} | ${wer[$init,lexicon]} | ${uer[$init,lexicon]} | ${xrt[$init,viterbi]} |"
   done
   echo

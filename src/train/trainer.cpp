@@ -728,7 +728,9 @@ void Trainer::Impl::validate_and_maybe_save(bool end_of_epoch, bool force) {
     last_validated_update = num_updates;
     last_validation_was_best = is_best;
   }
-  if (save_now) save(end_of_epoch, is_best);
+  // A new best is written when it is found, save point or not: fairseq records it only at save
+  // points, so a best found by a validate_interval_updates validation between them is lost.
+  if (save_now || is_best) save(end_of_epoch, is_best);
 }
 
 void Trainer::Impl::save(bool end_of_epoch, bool is_best) {

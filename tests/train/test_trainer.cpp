@@ -385,6 +385,40 @@ TEST_F(Trainer, ValidationWerComesFromTheInjectedLmDecoder) {
   EXPECT_DOUBLE_EQ(best.checkpoint.find_path("extra_state.best")->as_double(), 75.0);
 }
 
+// A best found by a validate_interval_updates validation between save points is written at once
+// (this config saves only when training stops, where the WER is worse); fairseq would lose it.
+TEST_F(Trainer, BestFoundBetweenSavePointsIsWritten) {
+  const std::string data = make_corpus("best_between");
+  run(Config::load(kRoot + "/configs/pretraining/wav2vec2_base_librispeech.yaml", pretrain_overrides(data, data + "/pt", 1)));
+  auto o = finetune_overrides(data, data + "/ft", 3);
+  for (const char* extra : {"criterion.wer_args=('/lm.bin', '/lexicon.txt', 2.0, -1.0)", "dataset.validate_interval_updates=1",
+                            "dataset.validate_interval=1000", "checkpoint.save_interval=1000", "checkpoint.save_interval_updates=0"})
+    o.push_back(extra);
+  int decoded = 0;
+  w2v::train::TrainerOptions options;
+  options.make_lm_decoder = [&decoded](const w2v::train::LmDecoderSpec&) -> w2v::train::WordDecoder {
+    // The first validation's 4 utterances all hear "ABC" (1 right: WER 75), later ones nothing (100).
+    return [&decoded](const float*, int64_t, int64_t) {
+      return decoded++ < 4 ? std::vector<std::string>{"ABC"} : std::vector<std::string>{};
+    };
+  };
+  std::ostringstream out;
+  w2v::train::Trainer(Config::load(kRoot + "/configs/finetuning/base_100h.yaml", o), out, options).train();
+  std::vector<json> lines;
+  std::istringstream in(out.str());
+  for (std::string l; std::getline(in, l);) lines.push_back(json::parse(l));
+  auto valid = tagged(lines, "valid");
+  ASSERT_EQ(valid.size(), 3u);
+  EXPECT_DOUBLE_EQ(valid[0]["valid_wer"].get<double>(), 75.0);
+  EXPECT_DOUBLE_EQ(valid[2]["valid_wer"].get<double>(), 100.0);
+  ASSERT_TRUE(fs::exists(data + "/ft/checkpoint_best.pt"));
+  const auto best = w2v::ckpt::load_model(data + "/ft/checkpoint_best.pt");
+  EXPECT_EQ(best.checkpoint.at("optimizer_history").items().at(0).at("num_updates").as_int(), 1);
+  EXPECT_DOUBLE_EQ(best.checkpoint.at("extra_state.best").as_double(), 75.0);
+  const auto last = w2v::ckpt::load_model(data + "/ft/checkpoint_last.pt");
+  EXPECT_EQ(last.checkpoint.at("optimizer_history").items().at(0).at("num_updates").as_int(), 3);
+}
+
 TEST_F(Trainer, LmWerConfigErrorsNameTheKey) {
   const std::string data = make_corpus("lmerr");
   run(Config::load(kRoot + "/configs/pretraining/wav2vec2_base_librispeech.yaml", pretrain_overrides(data, data + "/pt", 1)));
