@@ -1,8 +1,8 @@
-// w2v extract CKPT AUDIO... -o DIR: wav2vec 2.0 representations of audio files, one output per
-// input named after the input's stem: <stem>.npy (or <stem>.pt) holding the context network
-// output [T, D], one layer's output (--layer N, 1-based), or all layer outputs [L, T, D]
-// (--all-layers); with --logits (CTC models) also the CTC logits [T, V] (<stem>.logits.npy, or
-// key "logits" in the .pt).
+// w2v extract CKPT AUDIO... -o DIR: wav2vec 2.0 representations of audio files, named after the
+// input's stem: <stem>.npy (or <stem>.pt) holding the context network output [T, D] or one
+// layer's output (--layer N, 1-based); with --all-layers one file per layer, <stem>.layerK.npy
+// (K = 1..L, as HF's hidden_states[K]); with --logits (CTC models) also the CTC logits [T, V]
+// (<stem>.logits.npy, or key "logits" in the .pt).
 #include <fmt/core.h>
 
 #include <filesystem>
@@ -54,26 +54,32 @@ int run_extract(const ExtractOptions& o) {
       throw Error(fmt::format("{}: {} samples is shorter than the feature encoder's receptive field", path, samples.size()));
     auto source = torch::from_blob(samples.data(), {1, static_cast<int64_t>(samples.size())}, torch::kFloat).clone();
     auto f = encoder->extract_features(source, {}, {}, {}, o.all_layers || o.layer == 0 ? -1 : o.layer - 1);
-    torch::Tensor features;
+    // (file name suffix, [T, D] features) pairs: the one output, or every layer's.
+    std::vector<std::pair<std::string, torch::Tensor>> outputs;
     if (o.all_layers) {
-      features = torch::stack(f.layer_results).select(1, 0);  // [L, T, D]
+      for (size_t k = 0; k < f.layer_results.size(); ++k)
+        outputs.emplace_back(fmt::format(".layer{}", k + 1), f.layer_results[k].select(0, 0));
     } else {
-      features = (o.layer == 0 ? f.x : f.layer_results.back()).select(0, 0);
+      outputs.emplace_back("", (o.layer == 0 ? f.x : f.layer_results.back()).select(0, 0));
     }
     torch::Tensor logits;
     if (o.logits) logits = m.ctc->forward(source).logits.select(1, 0);  // [T, V]
 
     const std::string base = (fs::path(o.out_dir) / fs::path(path).stem()).string();
-    if (o.format == "npy") {
-      model::write_npy(base + ".npy", features);
-      if (o.logits) model::write_npy(base + ".logits.npy", logits);
-    } else {
-      auto d = ckpt::Value::dict();
-      d.set("features", ckpt::Value::tensor(features));
-      if (o.logits) d.set("logits", ckpt::Value::tensor(logits));
-      ckpt::save_torch_file(base + ".pt", d);
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const auto& [suffix, features] = outputs[i];
+      const bool with_logits = o.logits && i == 0;
+      if (o.format == "npy") {
+        model::write_npy(base + suffix + ".npy", features);
+      } else {
+        auto d = ckpt::Value::dict();
+        d.set("features", ckpt::Value::tensor(features));
+        if (with_logits) d.set("logits", ckpt::Value::tensor(logits));
+        ckpt::save_torch_file(base + suffix + ".pt", d);
+      }
     }
-    fmt::print("{}: {} samples -> {} frames\n", path, samples.size(), features.size(-2));
+    if (o.logits && o.format == "npy") model::write_npy(base + ".logits.npy", logits);
+    fmt::print("{}: {} samples -> {} frames\n", path, samples.size(), outputs[0].second.size(0));
   }
   return 0;
 }
@@ -88,7 +94,7 @@ W2V_COMMAND("extract", "write wav2vec 2.0 features (and CTC logits) of audio fil
               sub.add_option("-o,--out", o->out_dir, "output directory")->required();
               auto* layer = sub.add_option("--layer", o->layer, "write this transformer layer's output (1-based) "
                                                                 "instead of the final output");
-              sub.add_flag("--all-layers", o->all_layers, "write every layer's output, stacked [L, T, D]")->excludes(layer);
+              sub.add_flag("--all-layers", o->all_layers, "write every layer's output, one file each: <stem>.layerK.npy (K = 1..L)")->excludes(layer);
               sub.add_option("--format", o->format, "npy or pt")->check(CLI::IsMember({"npy", "pt"}))->capture_default_str();
               sub.add_flag("--logits", o->logits, "also write the CTC logits [T, V] (fine-tuned models)");
               sub.add_option("--threads", o->threads, "intra-op threads (0 = all cores)")->capture_default_str();
