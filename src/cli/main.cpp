@@ -42,6 +42,12 @@ int main(int argc, char** argv) {
     sub->callback([run, &action] { action = *run; });
   }
 
+  // CLI11 reports an unknown first word as "A subcommand is required"; name it instead.
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::none_of(commands.begin(), commands.end(), [&](const auto& c) { return c.name == argv[1]; })) {
+    fmt::print(stderr, "w2v: unknown command '{}'; run 'w2v --help' for the list\n", argv[1]);
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

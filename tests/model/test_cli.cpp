@@ -129,4 +129,9 @@ TEST_F(ModelCli, ExtractErrorsAreOneLineNamingTheProblem) {
   EXPECT_NE(r.output.find("layers 1..3"), std::string::npos) << r.output;
   r = run_w2v(fmt::format("extract {} {} -o {} --format wav", ckpt_path, dir.file("a.wav"), dir.file("o")));
   EXPECT_EQ(r.rc, 2) << r.output;
+  r = run_w2v("extrakt " + ckpt_path);
+  EXPECT_EQ(r.rc, 2) << r.output;
+  EXPECT_NE(r.output.find("unknown command 'extrakt'"), std::string::npos) << r.output;
+  r = run_w2v(fmt::format("extract {} {} -o {} --no-such-flag", ckpt_path, dir.file("a.wav"), dir.file("o")));
+  EXPECT_EQ(r.rc, 2) << r.output;
 }
