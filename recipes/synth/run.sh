@@ -46,7 +46,7 @@ workdir="$(cd "$workdir" && pwd)"
 export OMP_NUM_THREADS="$threads"
 
 task_overrides=()
-# Stage sizes. Full digits run: ~20 min on 2 idle cores; quick: ~3 min. The labeled subset is
+# Stage sizes. Full digits run: ~17 min on 2 idle cores; quick: ~3 min. The labeled subset is
 # a fraction of the training audio that pretraining sees whole: 200 of the digits task's 850
 # training utterances are 5 minutes of speech, the paper's smallest (10-minute) split scaled to
 # the corpus. With all 850 labeled, random init catches up with these few minutes of
@@ -70,6 +70,8 @@ else
   : "${utterances:=1000}" "${labeled:=200}"
   pt_updates=2000; ft_updates=1500; ft_valid=250; lm_order=4
 fi
+
+[[ "$labeled" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --labeled must be a positive number of utterances" >&2; exit 2; }
 
 log() { printf '\n== %s ==\n' "$*" >&2; }
 # done_stage NAME: true when the stage finished before (its marker exists).
