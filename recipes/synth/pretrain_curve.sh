@@ -39,11 +39,10 @@ workers=$((threads < 4 ? threads : 4))
   optimization.max_update=6000 lr_scheduler.warmup_updates=300 \
   optimization.stop_time_hours="$(awk -v m="$minutes" 'BEGIN{print m / 60}')" | tee -a "$out/train.log.jsonl"
 
-jsonl_columns "$out/train.log.jsonl" train_inner num_updates loss accuracy prob_perplexity > "$out/train.dat"
+jsonl_columns "$out/train.log.jsonl" train_inner num_updates loss accuracy prob_perplexity wall > "$out/train.dat"
 jsonl_columns "$out/train.log.jsonl" valid num_updates valid_loss valid_accuracy > "$out/valid.dat"
 updates=$(tail -n 1 "$out/train.dat" | awk '{print $1}')
-wall_minutes=$(grep '"tag":"train_inner"' "$out/train.log.jsonl" | tail -n 1 | sed 's/.*"wall":\([0-9.]*\).*/\1/' |
-  awk '{printf "%.1f", $1 / 60}')
+wall_minutes=$(tail -n 1 "$out/train.dat" | awk '{printf "%.1f", $5 / 60}')
 plot_pretraining "$out/train.dat" "$out/valid.dat" \
   "wav2vec 2.0 pretraining: $updates updates in $wall_minutes min on $threads cores" \
   "$out/pretraining.png"

@@ -2,7 +2,7 @@
 // input's stem: <stem>.npy (or <stem>.pt) holding the context network output [T, D] or one
 // layer's output (--layer N, 1-based); with --all-layers one file per layer, <stem>.layerK.npy
 // (K = 1..L, as HF's hidden_states[K]); with --logits (CTC models) also the CTC logits [T, V]
-// (<stem>.logits.npy, or key "logits" in the .pt).
+// (<stem>.logits.npy, key "logits" in a single .pt, or <stem>.logits.pt beside per-layer .pt files).
 #include <fmt/core.h>
 
 #include <filesystem>
@@ -66,19 +66,19 @@ int run_extract(const ExtractOptions& o) {
     if (o.logits) logits = m.ctc->forward(source).logits.select(1, 0);  // [T, V]
 
     const std::string base = (fs::path(o.out_dir) / fs::path(path).stem()).string();
-    for (size_t i = 0; i < outputs.size(); ++i) {
-      const auto& [suffix, features] = outputs[i];
-      const bool with_logits = o.logits && i == 0;
+    // Logits share a single .pt file (key "logits"); otherwise they get <stem>.logits.{npy,pt}.
+    const bool logits_file = o.logits && (o.format == "npy" || o.all_layers);
+    if (logits_file) outputs.emplace_back(".logits", logits);
+    for (const auto& [suffix, tensor] : outputs) {
       if (o.format == "npy") {
-        model::write_npy(base + suffix + ".npy", features);
+        model::write_npy(base + suffix + ".npy", tensor);
       } else {
         auto d = ckpt::Value::dict();
-        d.set("features", ckpt::Value::tensor(features));
-        if (with_logits) d.set("logits", ckpt::Value::tensor(logits));
+        d.set(suffix == ".logits" ? "logits" : "features", ckpt::Value::tensor(tensor));
+        if (o.logits && !logits_file) d.set("logits", ckpt::Value::tensor(logits));
         ckpt::save_torch_file(base + suffix + ".pt", d);
       }
     }
-    if (o.logits && o.format == "npy") model::write_npy(base + ".logits.npy", logits);
     fmt::print("{}: {} samples -> {} frames\n", path, samples.size(), outputs[0].second.size(0));
   }
   return 0;

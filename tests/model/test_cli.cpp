@@ -12,6 +12,7 @@
 
 #include "audio/audio.h"
 #include "checkpoint/model_io.h"
+#include "checkpoint/torch_file.h"
 #include "oracle.h"
 
 using namespace w2v;
@@ -96,6 +97,11 @@ TEST_F(ModelCli, ExtractWritesFeaturesLayersAndLogitsReadableByNumpy) {
   auto got = numpy_read(fmt::format("{0}/a.npy {0}/a.logits.npy {0}/b.npy {0}/b.logits.npy", out));
   EXPECT_EQ(got.at("dtypes").toStringRef().substr(0, 14), "a.npy=float32,");
   auto layer2 = get_tensor(numpy_read(dir.file("layer2") + "/a.npy"), "a.npy");
+  r = run_w2v(fmt::format("extract {} {} -o {} --all-layers --format pt --logits", ckpt_path, dir.file("b.wav"), dir.file("all_pt")));
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const auto layer3_pt = ckpt::load_torch_file(dir.file("all_pt") + "/b.layer3.pt");
+  const auto logits_pt = ckpt::load_torch_file(dir.file("all_pt") + "/b.logits.pt");
+  EXPECT_FALSE(layer3_pt.has("logits"));
   auto all = numpy_read(fmt::format("{0}/b.layer1.npy {0}/b.layer2.npy {0}/b.layer3.npy", dir.file("all")));
   EXPECT_FALSE(std::filesystem::exists(dir.file("all") + "/b.npy"));
   EXPECT_FALSE(std::filesystem::exists(dir.file("all") + "/b.layer4.npy"));
@@ -108,6 +114,10 @@ TEST_F(ModelCli, ExtractWritesFeaturesLayersAndLogitsReadableByNumpy) {
     EXPECT_LE(max_abs_diff(get_tensor(got, name + ".npy"), f.x.select(0, 0)), 1e-5) << name;
     EXPECT_LE(max_abs_diff(get_tensor(got, name + ".logits.npy"), logits), 1e-5) << name;
     if (name == "a") EXPECT_LE(max_abs_diff(layer2, f.layer_results[1].select(0, 0)), 1e-5);
+    if (name == "b") {
+      EXPECT_LE(max_abs_diff(layer3_pt.get("features").as_tensor(), f.layer_results[2].select(0, 0)), 1e-5);
+      EXPECT_LE(max_abs_diff(logits_pt.get("logits").as_tensor(), logits), 1e-5);
+    }
     if (name == "b")
       for (int k = 1; k <= 3; ++k)
         EXPECT_LE(max_abs_diff(get_tensor(all, fmt::format("b.layer{}.npy", k)), f.layer_results[k - 1].select(0, 0)), 1e-5) << k;

@@ -93,9 +93,9 @@ std::vector<std::string> pretrain_overrides(const std::string& data, const std::
 }
 
 // Runs a training and returns its log lines (also kept beside the checkpoints for inspection).
-std::vector<json> run(const Config& cfg) {
+std::vector<json> run(const Config& cfg, w2v::train::TrainerOptions options = {}) {
   std::ostringstream out;
-  w2v::train::Trainer trainer(cfg, out);
+  w2v::train::Trainer trainer(cfg, out, std::move(options));
   trainer.train();
   w2v::write_file_atomic(cfg.text("checkpoint.save_dir") + "/train_log.jsonl", out.str());
   std::vector<json> lines;
@@ -359,8 +359,7 @@ TEST_F(Trainer, ValidationWerComesFromTheInjectedLmDecoder) {
       return std::vector<std::string>{"ABC"};
     };
   };
-  std::ostringstream out;
-  w2v::train::Trainer(Config::load(kRoot + "/configs/finetuning/base_100h.yaml", o), out, options).train();
+  auto lines = run(Config::load(kRoot + "/configs/finetuning/base_100h.yaml", o), options);
   ASSERT_EQ(specs.size(), 1u);
   EXPECT_EQ(specs[0].kenlm_model, "/lm/4gram.bin");
   EXPECT_EQ(specs[0].lexicon, "/lm/lexicon.txt");
@@ -368,9 +367,6 @@ TEST_F(Trainer, ValidationWerComesFromTheInjectedLmDecoder) {
   EXPECT_EQ(specs[0].word_score, -0.5);
   EXPECT_EQ(specs[0].symbols, (std::vector<std::string>{"<s>", "<pad>", "</s>", "<unk>", "|", "A", "B", "C"}));
   EXPECT_GT(decoded_frames, 0);
-  std::vector<json> lines;
-  std::istringstream in(out.str());
-  for (std::string l; std::getline(in, l);) lines.push_back(json::parse(l));
   auto valid = tagged(lines, "valid");
   ASSERT_FALSE(valid.empty());
   EXPECT_DOUBLE_EQ(valid.back()["valid_wer"].get<double>(), 75.0);
@@ -402,12 +398,7 @@ TEST_F(Trainer, BestFoundBetweenSavePointsIsWritten) {
       return decoded++ < 4 ? std::vector<std::string>{"ABC"} : std::vector<std::string>{};
     };
   };
-  std::ostringstream out;
-  w2v::train::Trainer(Config::load(kRoot + "/configs/finetuning/base_100h.yaml", o), out, options).train();
-  std::vector<json> lines;
-  std::istringstream in(out.str());
-  for (std::string l; std::getline(in, l);) lines.push_back(json::parse(l));
-  auto valid = tagged(lines, "valid");
+  auto valid = tagged(run(Config::load(kRoot + "/configs/finetuning/base_100h.yaml", o), options), "valid");
   ASSERT_EQ(valid.size(), 3u);
   EXPECT_DOUBLE_EQ(valid[0]["valid_wer"].get<double>(), 75.0);
   EXPECT_DOUBLE_EQ(valid[2]["valid_wer"].get<double>(), 100.0);
