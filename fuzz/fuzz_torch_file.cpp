@@ -1,3 +1,8 @@
+// fuzz-sources: src/checkpoint/value.cpp src/checkpoint/pickle.cpp src/checkpoint/zip.cpp
+// fuzz-sources: src/checkpoint/mapped_file.cpp src/checkpoint/torch_file.cpp
+// fuzz-sources: src/checkpoint/safetensors.cpp src/util/error.cpp src/util/fs.cpp
+// fuzz-libs: -ltorch -ltorch_cpu -lc10 -lfmt -lz
+// fuzz-options: -max_len=65536
 // libFuzzer harness for the PyTorch file reader (zip and legacy containers, pickle machine,
 // tensor views) and the safetensors reader: any input must give a value or a w2v::Error,
 // never a crash, a sanitizer report, a hang or an unbounded allocation. Build: fuzz/build.sh.

@@ -12,11 +12,15 @@ PACKAGES=(
   libtorch-dev libgloo-dev libsndfile1-dev libsoxr-dev libyaml-cpp-dev libcli11-dev
   nlohmann-json3-dev libfmt-dev libspdlog-dev libcpp-httplib-dev zlib1g-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # fuzzing (fuzz/build.sh, ctest fuzz_smoke): clang with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev
   # an optimized BLAS for LibTorch (and the oracle): Debian's libtorch calls whatever provides
   # libblas.so.3, and the reference BLAS it falls back to made a BASE forward 18x slower
   libopenblas0-openmp
   # oracle (reference implementation for parity tests)
   python3 python3-torch python3-torchaudio python3-numpy
+  # the Python module w2v (python/), and the browser that tests w2v serve's page
+  pybind11-dev python3-dev chromium chromium-driver
   # speech corpus and plots
   sox espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
   r-cran-janeaustenr gnuplot-nox

@@ -7,6 +7,9 @@
   ckpt_fixtures.py safetensors DIR  writes DIR/model.safetensors (HF layout: u64 header length,
                                      JSON header, raw little-endian bytes) and expected.json, and a
                                      file whose data_offsets exceed its data.
+  ckpt_fixtures.py seeds DIR         writes small real-shaped seed files for the fuzz harnesses:
+                                     DIR/torch_file/ (zip, legacy, protocols 2-5, state_dict with
+                                     _metadata, fairseq-shaped dict) and DIR/safetensors/.
   ckpt_fixtures.py compare A B ...   torch.load each pair and check they hold the same tree
                                      (types, values, tensor dtype/shape/stride/offset/values,
                                      storage sharing); exit 1 with a message on difference.
@@ -203,6 +206,30 @@ def make_safetensors(out):
                        "values": [float(x) for x in t.double().flatten().tolist()]} for k, t in tensors.items()}, f)
 
 
+def make_seeds(out):
+    """Small files shaped like real checkpoints, for libFuzzer's starting corpus."""
+    torch.manual_seed(2)
+    d = os.path.join(out, "torch_file")
+    os.makedirs(d, exist_ok=True)
+    lin = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.LayerNorm(2))
+    sd = lin.state_dict()  # OrderedDict carrying _metadata, as every real checkpoint
+    torch.save(sd, os.path.join(d, "state_dict.pt"))
+    torch.save(sd, os.path.join(d, "state_dict_legacy.pt"), _use_new_zipfile_serialization=False)
+    torch.save({k: v.half() for k, v in sd.items()}, os.path.join(d, "state_dict_fp16.pt"), pickle_protocol=4)
+    ns = argparse.Namespace(arch="wav2vec2", encoder_layers=2, lr=[5e-4], normalize=False)
+    fairseq = {"args": ns, "model": sd, "optimizer_history": [{"criterion_name": "Wav2vecCriterion",
+                                                                "optimizer_name": "Adam", "num_updates": 3}],
+               "extra_state": {"epoch": 1, "val_loss": 2.5}, "last_optimizer_state": None}
+    torch.save(fairseq, os.path.join(d, "fairseq_args.pt"))
+    small = {k: v for k, v in sample().items() if k not in ("nested", "ns")}
+    torch.save(small, os.path.join(d, "sample_proto5.pt"), pickle_protocol=5)
+    torch.save(small, os.path.join(d, "sample_legacy.pt"), _use_new_zipfile_serialization=False)
+    s = os.path.join(out, "safetensors")
+    os.makedirs(s, exist_ok=True)
+    write_safetensors(os.path.join(s, "model.safetensors"), dict(sd))
+    write_safetensors(os.path.join(s, "fp16.safetensors"), {k: v.half() for k, v in sd.items()})
+
+
 def same(a, b, path, ptr_a, ptr_b):
     def fail(msg):
         raise SystemExit("%s: %s" % (path or "<root>", msg))
@@ -247,6 +274,8 @@ def main():
         make(sys.argv[2])
     elif sys.argv[1] == "safetensors":
         make_safetensors(sys.argv[2])
+    elif sys.argv[1] == "seeds":
+        make_seeds(sys.argv[2])
     elif sys.argv[1] == "compare":
         for a, b in zip(sys.argv[2::2], sys.argv[3::2]):
             same(torch.load(a), torch.load(b), "", {}, {})
