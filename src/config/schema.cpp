@@ -1,5 +1,13 @@
 #include "config/schema.h"
 
+#include <cmath>
+#include <limits>
+#include <map>
+#include <sstream>
+
+#include "config/config.h"
+#include "util/error.h"
+
 namespace w2v::config {
 namespace {
 
@@ -113,8 +121,9 @@ std::vector<KeySpec> build() {
   add("distributed_training", "", "distributed_num_procs", I, "null", kOneProcess);
   add("distributed_training", "", "distributed_rank", I, "0");
   add("distributed_training", "", "distributed_backend", S, "nccl", kOneProcess);
-  add("distributed_training", "", "distributed_init_method", S, "null", kOneProcess);
+  add("distributed_training", "", "distributed_init_method", S, "null");
   add("distributed_training", "", "distributed_port", I, "-1");
+  add("distributed_training", "", "nprocs_per_node", I, "1");
   add("distributed_training", "", "device_id", I, "0", kCpu);
   add("distributed_training", "", "distributed_no_spawn", B, "false", kOneProcess);
   add("distributed_training", "", "ddp_backend", S, "pytorch_ddp",
@@ -123,7 +132,10 @@ std::vector<KeySpec> build() {
   add("distributed_training", "", "fix_batches_to_gpus", B, "false", kOneProcess);
   add("distributed_training", "", "find_unused_parameters", B, "false", kOneProcess);
   add("distributed_training", "", "fast_stat_sync", B, "false", kOneProcess);
-  add("distributed_training", "", "heartbeat_timeout", I, "-1", kOneProcess);
+  // Seconds a collective may wait for a peer (-1: torch's default, 1800).
+  add("distributed_training", "", "heartbeat_timeout", I, "-1");
+  // w2v's own: seconds the rendezvous waits for every rank to arrive.
+  add("distributed_training", "", "rendezvous_timeout", I, "300");
   add("distributed_training", "", "broadcast_buffers", B, "false", kOneProcess);
   add("distributed_training", "", "zero_sharding", S, "none", kOneProcess);
   add("distributed_training", "", "fp16", B, "${common.fp16}", kCpu);
@@ -292,6 +304,78 @@ std::vector<KeySpec> build() {
   return s;
 }
 
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kIntMax = 9.007199254740992e15;  // 2^53: every integer up to it is exact as a double
+constexpr double kDim = 65536;                    // model widths, heads, counts: bounds allocations
+
+// Ranges of every numeric key w2v uses (a test checks that none is missing). -1 where fairseq
+// uses it for "off"; probabilities and dropouts in [0, 1].
+const std::map<std::string, Range>& range_table() {
+  static const std::map<std::string, Range> t = [] {
+    std::map<std::string, Range> r;
+    const Range count{0, kIntMax}, positive{1, kIntMax}, off_or_count{-1, kIntMax}, prob{0, 1},
+        nonneg{0, kInf}, any{-kInf, kInf}, dim{1, kDim};
+    for (const char* k : {"checkpoint.save_interval_updates", "common.log_interval", "common.seed",
+                          "dataset.data_buffer_size", "dataset.max_valid_steps", "dataset.validate_after_updates",
+                          "dataset.validate_interval_updates", "dataset.fixed_validation_seed",
+                          "lr_scheduler.decay_steps", "lr_scheduler.hold_steps", "lr_scheduler.max_update",
+                          "lr_scheduler.warmup_steps", "lr_scheduler.warmup_updates", "model.freeze_finetune_updates",
+                          "optimization.max_epoch", "optimization.max_update", "task.min_sample_size"})
+      r[k] = count;
+    for (const char* k : {"checkpoint.save_interval", "dataset.batch_size", "dataset.batch_size_valid",
+                          "dataset.max_tokens", "dataset.max_tokens_valid", "dataset.required_batch_size_multiple",
+                          "dataset.validate_interval", "task.max_sample_size", "task.sample_rate"})
+      r[k] = positive;
+    for (const char* k : {"checkpoint.keep_interval_updates", "checkpoint.keep_last_epochs", "checkpoint.patience",
+                          "distributed_training.heartbeat_timeout"})
+      r[k] = off_or_count;
+    for (const char* k : {"model.activation_dropout", "model.attention_dropout", "model.dropout", "model.dropout_features",
+                          "model.dropout_input", "model.encoder_layerdrop", "model.final_dropout", "model.layerdrop",
+                          "model.mask_channel_prob", "model.mask_dropout", "model.mask_prob"})
+      r[k] = prob;
+    for (const char* k : {"lr_scheduler.end_learning_rate", "lr_scheduler.final_lr_scale", "lr_scheduler.init_lr_scale",
+                          "lr_scheduler.power", "lr_scheduler.total_num_update", "model.feature_grad_mult",
+                          "model.mask_channel_other", "model.mask_other", "optimization.clip_norm",
+                          "optimization.stop_time_hours", "optimizer.adam_eps", "optimizer.weight_decay"})
+      r[k] = nonneg;
+    for (const char* k : {"criterion.wer_lm_weight", "criterion.wer_word_score", "model.blank_weight",
+                          "optimization.stop_min_lr"})
+      r[k] = any;
+    for (const char* k : {"model.conv_pos", "model.conv_pos_groups", "model.encoder_attention_heads",
+                          "model.encoder_embed_dim", "model.encoder_ffn_embed_dim", "model.encoder_layers",
+                          "model.latent_groups", "model.latent_vars", "model.mask_channel_length", "model.mask_length",
+                          "model.num_negatives", "model.pos_conv_depth", "model.quantizer_depth",
+                          "model.quantizer_factor", "model.required_seq_len_multiple", "model.crop_seq_to_multiple"})
+      r[k] = dim;
+    for (const char* k : {"model.final_dim", "model.latent_dim", "model.codebook_negatives",
+                          "model.cross_sample_negatives", "model.mask_min_space", "model.mask_channel_min_space"})
+      r[k] = Range{0, kDim};
+    r["model.max_positions"] = Range{1, 1e7};
+    r["model.logit_temp"] = Range{0, kInf, true};
+    r["model.latent_temp"] = Range{0, kInf, true, 3, 3};
+    r["dataset.num_workers"] = Range{0, 256};
+    r["distributed_training.distributed_world_size"] = Range{1, kDim};
+    r["distributed_training.distributed_rank"] = Range{0, kDim - 1};
+    r["distributed_training.nprocs_per_node"] = Range{1, 1024};
+    r["distributed_training.distributed_port"] = Range{-1, 65535};
+    r["distributed_training.rendezvous_timeout"] = Range{1, 86400};
+    r["optimization.update_freq"] = Range{1, 1e6, false, 1};
+    r["criterion.loss_weights"] = nonneg;
+    for (const char* k : {"optimization.lr", "optimizer.lr", "lr_scheduler.lr"}) r[k] = Range{0, kInf, false, 1};
+    r["optimizer.adam_betas"] = Range{0, 1, false, 2, 2};
+    r["lr_scheduler.phase_ratio"] = Range{0, 1, false, 3, 3};
+    return r;
+  }();
+  return t;
+}
+
+std::string number(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
 }  // namespace
 
 const std::vector<KeySpec>& schema() {
@@ -317,6 +401,39 @@ const std::vector<std::string>& sections() {
       "common",       "common_eval", "checkpoint",   "task",         "dataset",
       "distributed_training", "criterion", "optimization", "optimizer", "lr_scheduler", "model"};
   return s;
+}
+
+const Range* range_of(const std::string& dotted_key) {
+  const auto& t = range_table();
+  auto it = t.find(dotted_key);
+  return it == t.end() ? nullptr : &it->second;
+}
+
+void check_ranges(const Config& cfg) {
+  for (const auto& k : schema()) {
+    if (k.type == Type::Bool || k.type == Type::String || k.type == Type::StringList || !k.ignored_because.empty())
+      continue;
+    if (!k.choice.empty() && cfg.choice(k.section) != k.choice) continue;
+    const std::string key = k.section + "." + k.key;
+    const Range* r = range_of(key);
+    if (!r || !cfg.is_set(key)) continue;
+    const std::vector<double> values = cfg.reals(key);
+    const bool list = k.type == Type::IntList || k.type == Type::FloatList || k.type == Type::FloatTuple;
+    if (list && (values.size() < r->min_count || values.size() > r->max_count))
+      throw key_error(key, "expects " +
+                               (r->min_count == r->max_count ? std::to_string(r->min_count)
+                                                             : std::to_string(r->min_count) + " or more") +
+                               " values, got " + std::to_string(values.size()));
+    for (size_t i = 0; i < values.size(); ++i) {
+      const double v = values[i];
+      const std::string which = list ? "element " + std::to_string(i) + " " : "";
+      if (!std::isfinite(v)) throw key_error(key, which + "must be a finite number, got " + number(v));
+      if ((r->lo_open ? v > r->lo : v >= r->lo) && v <= r->hi) continue;
+      throw key_error(key, which + "must be in " +
+                               (r->lo_open ? "(" : "[") + number(r->lo) + ", " + number(r->hi) + "], got " +
+                               number(v));
+    }
+  }
 }
 
 const char* type_name(Type t) {

@@ -3,10 +3,14 @@
 // never silently fall back to a default.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace w2v::config {
+
+class Config;
 
 enum class Type { Bool, Int, Float, String, IntList, FloatList, StringList, FloatTuple };
 
@@ -30,5 +34,19 @@ const std::vector<std::string>& choices(const std::string& section);
 const std::vector<std::string>& sections();
 
 const char* type_name(Type t);
+
+// The values a numeric key accepts (each element, for a list): finite, within [lo, hi] (lo
+// excluded when lo_open), and a list holds min_count..max_count elements. Bounds on sizes
+// (model dimensions, counts) keep what a config can make the program allocate bounded.
+struct Range {
+  double lo, hi;
+  bool lo_open = false;
+  size_t min_count = 0, max_count = SIZE_MAX;
+};
+// nullptr for a key without a range (not numeric, or accepted but ignored).
+const Range* range_of(const std::string& dotted_key);
+// Throws key_error naming the first numeric key of the chosen sections whose set value lies
+// outside its Range; run before any work starts (`w2v train` and the Trainer do).
+void check_ranges(const Config& cfg);
 
 }  // namespace w2v::config
