@@ -1,6 +1,7 @@
 // Entry point of the w2v binary: builds the CLI from the subcommand registry, runs the chosen
 // subcommand, and turns every w2v::Error into one line on stderr and exit code 1.
 #include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -59,6 +60,11 @@ int main(int argc, char** argv) {
     return action ? action() : 0;
   } catch (const w2v::Error& e) {
     fmt::print(stderr, "w2v: error: {}\n", e.what());
+    return 1;
+  } catch (const c10::Error& e) {
+    // c10's what() carries a C++ stack trace: the user gets the message's first line.
+    const std::string m = e.what_without_backtrace();
+    fmt::print(stderr, "w2v: internal error: {}\n", m.substr(0, m.find('\n')));
     return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "w2v: internal error: {}\n", e.what());

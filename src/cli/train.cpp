@@ -1,8 +1,6 @@
 // `w2v train --config FILE [section.key=value ...]`: fairseq-style pre-training or CTC
 // fine-tuning; JSON log lines on stdout, checkpoints in checkpoint.save_dir.
-// distributed_training.distributed_world_size = N > 1 starts N worker processes (Gloo over
-// loopback) when the machine has at least N cores; beyond that one process accumulates N x
-// update_freq batches per update, which gives the same gradient.
+// Data parallel: see train/launch.h (one machine, torchrun-style and fairseq-style multi-node).
 // criterion.wer_kenlm_model + wer_lexicon: validation's `wer` comes from the lexicon beam
 // decoder with that LM (fairseq's criterion settings), `raw_wer` stays greedy.
 #include <malloc.h>
@@ -15,8 +13,9 @@
 
 #include "cli/command.h"
 #include "config/config.h"
+#include "config/schema.h"
 #include "decode/decoder.h"
-#include "train/distributed.h"
+#include "train/launch.h"
 #include "train/trainer.h"
 
 namespace {
@@ -64,13 +63,13 @@ W2V_COMMAND("train", "pre-train (wav2vec2) or fine-tune (wav2vec_ctc) from a fai
               sub.add_option("overrides", *overrides, "section.key=value overrides (YAML values)");
               return [=] {
                 auto cfg = w2v::config::Config::load(*config, *overrides);
-                const int64_t world = cfg.integer("distributed_training.distributed_world_size");
-                const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
-                const bool spawn = world > 1 && world <= cores;
-                if (spawn && !std::getenv("RANK"))
-                  return w2v::train::spawn_workers(own_command_line(), static_cast<int>(world),
-                                                   static_cast<int>(cfg.integer("distributed_training.distributed_port")));
-                w2v::cli::set_threads(*threads > 0 ? *threads : (spawn ? static_cast<int>(std::max<int64_t>(1, cores / world)) : 0));
+                w2v::config::check_ranges(cfg);  // once here, not once per worker
+                const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+                const auto launch = w2v::train::plan_local_launch(cfg, cores);
+                if (launch.nprocs > 0) return w2v::train::spawn_workers(own_command_line(), launch);
+                const char* local_world = std::getenv("LOCAL_WORLD_SIZE");
+                const int local = local_world ? std::max(1, std::atoi(local_world)) : 1;
+                w2v::cli::set_threads(*threads > 0 ? *threads : (local > 1 ? std::max(1, cores / local) : 0));
                 // Every update frees and re-allocates the same large activation buffers; glibc
                 // would return blocks over 128 KiB to the kernel and fault them in again each
                 // step. Keeping them in the process trains 12 % faster (4.7 vs 4.2 updates/s,

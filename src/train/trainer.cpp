@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "checkpoint/fairseq_config.h"
+#include "config/schema.h"
 #include "checkpoint/model_io.h"
 #include "data/loader.h"
 #include "train/adam.h"
@@ -17,6 +18,7 @@
 #include "train/contrastive_criterion.h"
 #include "train/ctc_criterion.h"
 #include "train/distributed.h"
+#include "train/save_dir.h"
 #include "train/lr_scheduler.h"
 #include "train/masking.h"
 #include "train/negatives.h"
@@ -86,33 +88,6 @@ struct Window {
   void reset() { *this = Window(); }
 };
 
-// fairseq's wer_args: "(kenlm_model, lexicon, lm_weight, word_score)", a Python tuple literal.
-LmDecoderSpec parse_wer_args(const std::string& text) {
-  std::string t = text;
-  const size_t a = t.find_first_not_of(" \t"), b = t.find_last_not_of(" \t");
-  if (a == std::string::npos || t[a] != '(' || t[b] != ')')
-    throw key_error("criterion.wer_args", "expected '(kenlm_model, lexicon, lm_weight, word_score)', got '" + text + "'");
-  std::vector<std::string> parts;
-  std::stringstream ss(t.substr(a + 1, b - a - 1));
-  for (std::string item; std::getline(ss, item, ',');) {
-    const size_t x = item.find_first_not_of(" \t'\""), y = item.find_last_not_of(" \t'\"");
-    parts.push_back(x == std::string::npos ? "" : item.substr(x, y - x + 1));
-  }
-  if (parts.size() != 4)
-    throw key_error("criterion.wer_args", "expected 4 values (kenlm_model, lexicon, lm_weight, word_score), got " +
-                                              std::to_string(parts.size()) + " in '" + text + "'");
-  LmDecoderSpec spec;
-  spec.kenlm_model = parts[0];
-  spec.lexicon = parts[1];
-  try {
-    spec.lm_weight = std::stod(parts[2]);
-    spec.word_score = std::stod(parts[3]);
-  } catch (const std::exception&) {
-    throw key_error("criterion.wer_args", "lm_weight and word_score must be numbers, got '" + text + "'");
-  }
-  return spec;
-}
-
 struct StepOutput {
   CriterionResult result;
   torch::Tensor logits, frame_padding_mask;  // CTC only, for validation metrics
@@ -140,6 +115,7 @@ struct Trainer::Impl {
   WordDecoder lm_decoder;  // empty: wer is the greedy WER
   std::unique_ptr<Adam> adam;
   std::unique_ptr<Distributed> dist;  // null: one process
+  std::unique_ptr<SaveDirLock> save_dir_lock;  // rank 0 owns save_dir unless checkpoint.no_save
   std::unique_ptr<LrScheduler> scheduler;
   MaskOptions time_mask, channel_mask;
   double mask_channel_prob = 0;
@@ -204,6 +180,7 @@ struct Trainer::Impl {
 };
 
 void Trainer::Impl::build() {
+  config::check_ranges(cfg);
   seed = static_cast<uint64_t>(cfg.integer("common.seed"));
   torch::manual_seed(seed);
   const std::string model = cfg.choice("model"), criterion = cfg.choice("criterion");
@@ -217,9 +194,13 @@ void Trainer::Impl::build() {
   data_dir = cfg.text("task.data");
   save_dir = cfg.text("checkpoint.save_dir");
   const int64_t world = cfg.integer("distributed_training.distributed_world_size");
-  if (world > 1) dist = Distributed::from_env(static_cast<int>(world));
+  dist = Distributed::from_env(cfg);
+  if (master() && !cfg.flag("checkpoint.no_save")) save_dir_lock = std::make_unique<SaveDirLock>(save_dir);
   if (master())
     for (const auto& w : cfg.warnings()) emit(json{{"warning", w}});
+  if (save_dir_lock && save_dir_lock->removed_temp_files() > 0)
+    emit(json{{"warning", "removed " + std::to_string(save_dir_lock->removed_temp_files()) +
+                              " temp file(s) of interrupted saves from " + save_dir}});
   if (world > 1 && !dist)
     emit(json{{"warning", "distributed_training.distributed_world_size=" + std::to_string(world) +
                               " runs as one process accumulating " + std::to_string(world) +
@@ -309,18 +290,8 @@ void Trainer::Impl::build_model() {
 }
 
 void Trainer::Impl::build_lm_decoder() {
-  LmDecoderSpec spec;
-  if (cfg.is_set("criterion.wer_args")) {
-    spec = parse_wer_args(cfg.text("criterion.wer_args"));
-  } else {
-    if (cfg.is_set("criterion.wer_kenlm_model")) spec.kenlm_model = cfg.text("criterion.wer_kenlm_model");
-    if (cfg.is_set("criterion.wer_lexicon")) spec.lexicon = cfg.text("criterion.wer_lexicon");
-    spec.lm_weight = cfg.real("criterion.wer_lm_weight");
-    spec.word_score = cfg.real("criterion.wer_word_score");
-  }
+  LmDecoderSpec spec = read_lm_decoder_spec(cfg);
   if (spec.kenlm_model.empty()) return;  // fairseq: no LM, wer = raw_wer
-  if (spec.lexicon.empty())
-    throw key_error("criterion.wer_lexicon", "is required with criterion.wer_kenlm_model (the LM decoder's words)");
   if (!options.make_lm_decoder)
     throw key_error("criterion.wer_kenlm_model", "needs an LM decoder, which this Trainer was not given (w2v train gives one)");
   for (int64_t i = 0; i < dictionary->size(); ++i) spec.symbols.push_back(dictionary->symbol(i));
@@ -352,6 +323,10 @@ void Trainer::Impl::build_data() {
                                                 dictionary);
   };
   train_set = open(cfg.text("dataset.train_subset"));
+  if (train_set->size() == 0)
+    throw Error(data_dir + "/" + cfg.text("dataset.train_subset") + ".tsv: no training samples (" +
+                std::to_string(train_set->skipped()) + " skipped by task.min_sample_size=" +
+                std::to_string(opts.min_sample_size) + " / task.max_sample_size)");
   data::LoaderOptions lo;
   lo.max_tokens = optional_int(cfg, "dataset.max_tokens");
   lo.max_sentences = optional_int(cfg, "dataset.batch_size");
@@ -566,7 +541,9 @@ bool Trainer::Impl::train_step(const std::vector<data::Batch>& group) {
       if (master()) save(false, false);
       throw Error("training stopped: " + std::to_string(consecutive_bad) +
                   " consecutive updates had a non-finite loss or gradient (at update " +
-                  std::to_string(num_updates) + "; checkpoint_last.pt saved in " + save_dir +
+                  std::to_string(num_updates) + (cfg.flag("checkpoint.no_save") || cfg.flag("checkpoint.no_last_checkpoints")
+                                                     ? "; no checkpoint saved: checkpoint.no_save/no_last_checkpoints"
+                                                     : "; checkpoint_last.pt saved in " + save_dir) +
                   "); lower optimization.lr or set optimization.clip_norm");
     }
     return false;
@@ -813,6 +790,7 @@ TrainSummary Trainer::train() {
     const int64_t uf = update_freqs[std::min<size_t>(static_cast<size_t>(t.epoch - 1), update_freqs.size() - 1)] *
                        (t.dist ? 1 : std::max<int64_t>(1, world));
     t.train_loader->start_epoch(t.epoch, static_cast<size_t>(t.iterations_in_epoch));
+    const bool from_start = t.iterations_in_epoch == 0;
     bool epoch_done = false;
     while (!t.should_stop()) {
       std::vector<data::Batch> group;
@@ -838,6 +816,10 @@ TrainSummary Trainer::train() {
       }
       if (epoch_done) break;
     }
+    if (epoch_done && from_start && t.iterations_in_epoch == 0)  // else every epoch is empty: a hang
+      throw Error("an epoch of the training set gives no update (" + std::to_string(t.train_set->size()) +
+                  " samples, distributed_world_size " + std::to_string(world) + ", update_freq " + std::to_string(uf) +
+                  ", optimization.skip_remainder_batch): add data or lower the batch size");
     if (epoch_done) {
       t.log_train_inner();
       t.log_train_epoch();

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
+
 namespace w2v::train {
 
 // Decodes one utterance's row-major [frames, vocab] CTC log-probabilities into words.
@@ -18,6 +20,10 @@ struct LmDecoderSpec {
   double lm_weight = 2.0, word_score = -1.0;
   std::vector<std::string> symbols;
 };
+
+// criterion.wer_args (fairseq's "(kenlm_model, lexicon, lm_weight, word_score)") or the
+// wer_* keys; kenlm_model is empty when validation has no LM. Errors name the key.
+LmDecoderSpec read_lm_decoder_spec(const config::Config& cfg);
 
 using WordDecoderFactory = std::function<WordDecoder(const LmDecoderSpec&)>;
 

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# kill -9 at random points of `w2v train` (a checkpoint is saved every update, so kills land in
+# saves too), single- and multi-process, resuming after each; then checks that
+#  - every resume continued from the last checkpoint_last.pt (its num_updates),
+#  - no checkpoint file is corrupt (each loads with torch.load) and no temp file survives,
+#  - no worker outlived a killed parent (multi), and
+#  - the trajectory (loss and gnorm of every update, final weights) equals an uninterrupted run.
+#   tools/kill9_train.sh [--w2v BIN] [--kills N] [--updates U] [--mode single|multi|both]
+#                        [--workdir DIR] [--seed S]
+# Multi-process runs kill the parent on odd kills and a random worker on even ones. Exit 0 when
+# every check holds; the summary line per mode goes to stdout (docs/reliability.md records one).
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+w2v="$repo/build/w2v"
+kills=10
+updates=12
+mode=both
+workdir="${TMPDIR:-/tmp}/w2v_kill9"
+seed=$$
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --w2v) w2v="$2"; shift 2 ;;
+    --kills) kills="$2"; shift 2 ;;
+    --updates) updates="$2"; shift 2 ;;
+    --mode) mode="$2"; shift 2 ;;
+    --workdir) workdir="$2"; shift 2 ;;
+    --seed) seed="$2"; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "kill9_train.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+case "$mode" in single|multi|both) ;; *) echo "kill9_train.sh: --mode must be single, multi or both" >&2; exit 2 ;; esac
+[ -x "$w2v" ] || { echo "kill9_train.sh: no w2v binary at $w2v (--w2v)" >&2; exit 2; }
+py=/usr/bin/python3  # the one with torch (the oracle's)
+RANDOM=$seed
+rm -rf "$workdir"
+mkdir -p "$workdir"
+fail() { echo "kill9_train.sh: FAIL ($1): $2" >&2; exit 1; }
+
+# The tests' tiny corpus: letters as tones, 8 training and 4 validation utterances.
+"$py" - "$workdir/data" <<'EOF'
+import math, os, struct, sys, wave
+d = sys.argv[1]; os.makedirs(d, exist_ok=True)
+words = ["AB", "BA", "CAB", "ABC", "CC", "BCA", "AAB", "CBA", "BB", "ACB"]
+def split(name, first, count):
+    tsv, ltr = [d], []
+    for i in range(count):
+        w = words[(first + i) % len(words)]
+        x = [0.5 * math.sin(2 * math.pi * (300 + 250 * (ord(c) - 65)) * n / 16000) + 0.01 * math.sin(0.37 * (n + 13 * i))
+             for c in w for n in range(1000)] + [0.001] * 600
+        f = "%s%d.wav" % (name, i)
+        with wave.open(os.path.join(d, f), "wb") as o:
+            o.setnchannels(1); o.setsampwidth(2); o.setframerate(16000)
+            o.writeframes(b"".join(struct.pack("<h", int(round(v * 32767))) for v in x))
+        tsv.append("%s\t%d" % (f, len(x))); ltr.append(" ".join(w) + " |")
+    open(os.path.join(d, name + ".tsv"), "w").write("\n".join(tsv) + "\n")
+    open(os.path.join(d, name + ".ltr"), "w").write("\n".join(ltr) + "\n")
+split("train", 0, 8); split("valid", 3, 4)
+EOF
+
+mapfile -t tiny < "$repo/tests/train/tiny_model.overrides"
+free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# train DIR LOG [extra overrides...]: starts a run in the background; sets $pid.
+train() {
+  local dir="$1" log="$2"; shift 2
+  local extra=()
+  if [ "$m" = multi ]; then
+    extra=(distributed_training.distributed_world_size=2 distributed_training.nprocs_per_node=2
+           "distributed_training.distributed_init_method=tcp://127.0.0.1:$(free_port)")
+  fi
+  "$w2v" train --config "$repo/configs/pretraining/wav2vec2_base_librispeech.yaml" --threads 1 "${tiny[@]}" \
+    task.data="$workdir/data" checkpoint.save_dir="$dir" task.min_sample_size=1000 dataset.max_tokens=16000 \
+    dataset.required_batch_size_multiple=1 dataset.num_workers=1 optimization.max_update="$updates" \
+    lr_scheduler.warmup_updates=2 lr_scheduler.total_num_update="$updates" common.log_interval=1 \
+    checkpoint.save_interval_updates=1 distributed_training.distributed_world_size=1 "${extra[@]}" "$@" \
+    > "$log" 2> "$log.err" &
+  pid=$!
+}
+
+# num_updates of DIR/checkpoint_last.pt (-1: none); fails on any checkpoint torch cannot load.
+check_checkpoints() {
+  "$py" - "$1" <<'EOF'
+import glob, os, sys, torch
+last = -1
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "checkpoint*.pt"))):
+    try:
+        c = torch.load(f, map_location="cpu")
+        assert "model" in c and c["optimizer_history"][-1]["num_updates"] >= 0
+    except Exception as e:
+        print("corrupt %s: %s" % (f, str(e).splitlines()[0] if str(e) else type(e).__name__)); sys.exit(1)
+    if os.path.basename(f) == "checkpoint_last.pt":
+        last = c["optimizer_history"][-1]["num_updates"]
+print(last)
+EOF
+}
+
+run_mode() {
+  m="$1"
+  local base="$workdir/$m"
+  mkdir -p "$base"
+  local t0=$SECONDS
+  train "$base/ref" "$base/ref.log"
+  wait "$pid" || fail "$m" "the uninterrupted run failed: $(tail -1 "$base/ref.log.err")"
+  local span=$((SECONDS - t0 + 1))
+  local dir="$base/killed" expected=-1 resumed=0 in_save=0 orphans=0 cleaned=0
+  for k in $(seq 1 "$kills"); do
+    local log="$base/seg$k.log"
+    train "$dir" "$log"
+    # A random point of the run: start-up, updates, saves (tenths of a second up to its span).
+    sleep "$(awk -v r=$RANDOM -v s="$span" 'BEGIN { printf "%.1f", 0.3 + (r / 32767) * s }')"
+    local victim=$pid workers
+    workers=$(pgrep -P "$pid" || true)
+    if [ "$m" = multi ] && [ $((k % 2)) = 0 ] && [ -n "$workers" ]; then
+      victim=$(echo "$workers" | shuf -n 1 --random-source=<(yes $RANDOM))
+    fi
+    ls "$dir"/*.tmp.* > /dev/null 2>&1 && in_save=$((in_save + 1))
+    kill -9 "$victim" 2> /dev/null || true
+    wait "$pid" 2> /dev/null || true
+    for w in $workers; do
+      for _ in $(seq 1 100); do
+        [ -z "$(ps -o stat= -p "$w" 2> /dev/null | grep -v Z)" ] && break
+        sleep 0.1
+      done
+      if [ -n "$(ps -o stat= -p "$w" 2> /dev/null | grep -v Z)" ]; then
+        orphans=$((orphans + 1))
+        kill -9 "$w"
+      fi
+    done
+    # This segment must have resumed from where the previous checkpoint_last.pt stood.
+    local got
+    got=$(grep '"resumed"' "$log" | grep -o '"num_updates":[0-9]*' | grep -o '[0-9]*$' || true)
+    if [ -n "$got" ]; then
+      [ "$got" = "$expected" ] || fail "$m" "segment $k resumed at update $got, checkpoint_last.pt had $expected"
+      resumed=$((resumed + 1))
+    elif [ "$expected" -ge 0 ] && grep -q train_inner "$log"; then
+      fail "$m" "segment $k trained without resuming from checkpoint_last.pt (update $expected)"
+    fi
+    grep -q "temp file(s) of interrupted saves" "$log" && cleaned=$((cleaned + 1))
+    expected=$(check_checkpoints "$dir") || fail "$m" "after kill $k: $expected"
+  done
+  train "$dir" "$base/final.log"
+  wait "$pid" || fail "$m" "the final resumed run failed: $(tail -1 "$base/final.log.err")"
+  grep -q "temp file(s) of interrupted saves" "$base/final.log" && cleaned=$((cleaned + 1))
+  [ "$(check_checkpoints "$dir")" = "$updates" ] || fail "$m" "final checkpoint_last.pt is not at update $updates"
+  ! ls "$dir"/*.tmp.* > /dev/null 2>&1 || fail "$m" "temp files left: $(ls "$dir"/*.tmp.*)"
+  [ "$orphans" = 0 ] || fail "$m" "$orphans worker(s) outlived a killed parent"
+  # Every update any segment logged, and the final weights, equal the uninterrupted run's.
+  local same
+  same=$("$py" - "$base" "$updates" <<'EOF'
+import glob, json, os, sys, torch
+base, updates = sys.argv[1], int(sys.argv[2])
+def inner(path):
+    out = {}
+    for line in open(path):
+        if line.startswith("{"):
+            j = json.loads(line)
+            if j.get("tag") == "train_inner": out.setdefault(j["num_updates"], []).append(j)
+    return out
+ref = {n: v[0] for n, v in inner(os.path.join(base, "ref.log")).items()}
+assert sorted(ref) == list(range(1, updates + 1)), "reference has updates %s" % sorted(ref)
+worst, lines = 0.0, 0
+for log in glob.glob(os.path.join(base, "seg*.log")) + [os.path.join(base, "final.log")]:
+    for n, js in inner(log).items():
+        for j in js:
+            for key in ("loss", "gnorm"):
+                worst = max(worst, abs(j[key] - ref[n][key]) / max(1e-12, abs(ref[n][key])))
+            lines += 1
+a = torch.load(os.path.join(base, "ref", "checkpoint_last.pt"), map_location="cpu")["model"]
+b = torch.load(os.path.join(base, "killed", "checkpoint_last.pt"), map_location="cpu")["model"]
+assert a.keys() == b.keys()
+wdiff = max(float((a[k].double() - b[k].double()).abs().max()) for k in a if a[k].numel())
+print("%d %.3g %.3g" % (lines, worst, wdiff))
+if worst > 1e-6 or wdiff > 1e-6: sys.exit(1)
+EOF
+) || fail "$m" "the trajectory differs from the uninterrupted run (updates logged, worst relative loss/gnorm difference, max weight difference: $same)"
+  read -r lines worst wdiff <<< "$same"
+  echo "kill9 $m: $kills kills ($in_save during a save), $resumed resumes all from checkpoint_last.pt," \
+       "$cleaned temp-file cleanups, 0 orphans, 0 corrupt; $lines logged updates vs uninterrupted:" \
+       "worst relative loss/gnorm difference $worst, max weight difference $wdiff"
+}
+
+[ "$mode" = multi ] || run_mode single
+[ "$mode" = single ] || run_mode multi
