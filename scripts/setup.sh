@@ -21,6 +21,8 @@ PACKAGES=(
   python3 python3-torch python3-torchaudio python3-numpy
   # the Python module w2v (python/), and the browser that tests w2v serve's page
   pybind11-dev python3-dev chromium chromium-driver
+  # multi-node training tests (tests/train/test_multinode.cpp): network namespaces, veth pairs
+  iproute2
   # speech corpus and plots
   sox espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
   r-cran-janeaustenr gnuplot-nox
