@@ -9,20 +9,12 @@
 
 namespace w2v::cli {
 
-struct DecoderOptions {
-  std::string decoder = "viterbi", lexicon, lm, post_process = "letter";
-  decode::BeamOptions beam;
-};
+using DecoderOptions = decode::DecoderOptions;
 
-// fairseq infer.py's defaults (spec 8.5), except beam: 500 rather than the generation default 5.
+// Flags for every field of decode::DecoderOptions; the defaults shown are its own (one set,
+// documented in decode/options.h).
 inline void add_decoder_options(CLI::App& sub, DecoderOptions& o) {
   auto& b = o.beam;
-  b.beam = 500;
-  b.beam_size_token = 100;
-  b.beam_threshold = 25;
-  b.lm_weight = 2;
-  b.word_score = -1;
-  b.sil_score = 0;
   sub.add_option("--decoder,--w2l-decoder", o.decoder, "viterbi | lexicon (alias kenlm) | lexicon-free")
       ->capture_default_str();
   sub.add_option("--post-process", o.post_process,

@@ -1,10 +1,14 @@
-// w2v infer: fairseq's examples/speech_recognition/infer.py, native. Decodes a manifest split
-// (DATA_DIR/{subset}.tsv with {subset}.{labels} references and dict.{labels}.txt), reports WER
+// w2v infer [MODEL] DATA_DIR: fairseq's examples/speech_recognition/infer.py, native. Decodes a
+// manifest split (DATA_DIR/{subset}.tsv with {subset}.{labels} references), reports WER
 // and UER, speed, and writes fairseq's hypo/ref files. Progress bars on stderr when it is a terminal.
 #include <fmt/core.h>
 
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
 
 #include "cli/command.h"
 #include "cli/decode_options.h"
@@ -22,6 +26,7 @@
 namespace {
 
 struct InferOptions {
+  std::vector<std::string> positional;  // [MODEL] DATA_DIR
   std::string data, subset = "test", labels = "ltr", path, results_path;
   std::string dump_emissions, load_emissions;
   w2v::cli::DecoderOptions decoding;
@@ -44,13 +49,51 @@ std::string join_symbols(const std::vector<int>& ids, const w2v::decode::TokenSe
   return s;
 }
 
+// The output units: the model's own dictionary (stored with it, or the LibriSpeech letters of
+// a 32-output fairseq model); DATA_DIR's dict.{labels}.txt is needed only when the model has
+// none (or for stored emissions), and must then list the same units in the same order - a
+// reordered dictionary would silently map outputs to the wrong letters.
+std::vector<std::string> symbols_of(const w2v::data::Dictionary& d) {
+  std::vector<std::string> s;
+  for (int64_t i = 0; i < d.size(); ++i) s.push_back(d.symbol(i));
+  return s;
+}
+
+void check_same_units(const std::vector<std::string>& model, const std::vector<std::string>& dict,
+                      const std::string& model_path, const std::string& dict_path) {
+  if (model == dict) return;
+  size_t row = 0;
+  while (row < std::min(model.size(), dict.size()) && model[row] == dict[row]) ++row;
+  throw w2v::file_error(dict_path, 0,
+                        fmt::format("the model {} has {} output units, this dictionary {}; they first differ at row {} "
+                                    "('{}' in the model, '{}' here). The model's own dictionary is used: remove or fix "
+                                    "this file",
+                                    model_path, model.size(), dict.size(), row, row < model.size() ? model[row] : "",
+                                    row < dict.size() ? dict[row] : ""));
+}
+
+// A reference unit the model cannot output is always an error in the hypothesis: say so once.
+void warn_unknown_units(const std::vector<std::string>& references, const std::vector<std::string>& symbols,
+                        const std::string& label_path) {
+  std::map<std::string, int64_t> unknown;
+  const std::set<std::string> known(symbols.begin(), symbols.end());
+  for (const auto& line : references) {
+    std::istringstream words(line);
+    for (std::string unit; words >> unit;)
+      if (!known.count(unit)) ++unknown[unit];
+  }
+  if (unknown.empty()) return;
+  std::string list;
+  for (const auto& [unit, count] : unknown) list += fmt::format("{}'{}' ({}x)", list.empty() ? "" : ", ", unit, count);
+  fmt::print(stderr, "warning: {}: reference units the model cannot output (scored as errors): {}\n", label_path, list);
+}
+
 int run_infer(const InferOptions& o) {
   namespace fs = std::filesystem;
   using namespace w2v;
   const fs::path dir(o.data);
-  const auto dictionary = data::Dictionary::load((dir / ("dict." + o.labels + ".txt")).string());
-  std::vector<std::string> symbols;
-  for (int64_t i = 0; i < dictionary.size(); ++i) symbols.push_back(dictionary.symbol(i));
+  const std::string dict_path = (dir / ("dict." + o.labels + ".txt")).string();
+  const bool have_dict = fs::is_regular_file(dict_path);
   const std::string tsv = (dir / (o.subset + ".tsv")).string(), label_path = (dir / (o.subset + "." + o.labels)).string();
   const auto manifest = data::Manifest::load(tsv);
   const auto references = data::read_labels(label_path);
@@ -59,6 +102,26 @@ int run_infer(const InferOptions& o) {
                      fmt::format("expected one label line per manifest entry ({} in {}), got {}", manifest.entries.size(),
                                  tsv, references.size()));
   const int threads = cli::set_threads(o.threads);
+  if (o.load_emissions.empty() && o.path.empty())
+    throw Error("a model (MODEL or --path) is required unless --load-emissions gives stored emissions");
+
+  std::optional<decode::AcousticModel> model;
+  std::vector<std::string> symbols;
+  if (o.load_emissions.empty()) {
+    try {
+      model.emplace(o.path);
+    } catch (const Error& e) {
+      // Only a model stored without its dictionary falls back to DATA_DIR's.
+      if (!have_dict || std::string(e.what()).find("dictionary") == std::string::npos) throw;
+      model.emplace(o.path, dict_path);
+    }
+    symbols = model->symbols();
+    if (have_dict) check_same_units(symbols, symbols_of(data::Dictionary::load(dict_path)), o.path, dict_path);
+  } else {
+    if (!have_dict) throw file_error(dict_path, 0, "stored emissions need the dictionary of the model that made them");
+    symbols = symbols_of(data::Dictionary::load(dict_path));
+  }
+  warn_unknown_units(references, symbols, label_path);
 
   const auto& d = o.decoding;
   const auto factory = cli::make_decoder_factory(d, symbols);
@@ -67,13 +130,10 @@ int run_infer(const InferOptions& o) {
   std::vector<decode::StoredEmissions> emissions;
   if (!o.load_emissions.empty()) {
     emissions = decode::read_emissions(o.load_emissions);
-  } else if (!o.path.empty()) {
-    decode::AcousticModel model(o.path, (dir / ("dict." + o.labels + ".txt")).string());
-    Progress bar("model", static_cast<int64_t>(manifest.entries.size()), 0, "utt/s");
-    emissions = decode::manifest_emissions(model, manifest, o.max_tokens,
-                                           [&](size_t done) { bar.update(static_cast<int64_t>(done)); });
   } else {
-    throw Error("option --path: a checkpoint is required unless --load-emissions gives stored emissions");
+    Progress bar("model", static_cast<int64_t>(manifest.entries.size()), 0, "utt/s");
+    emissions = decode::manifest_emissions(*model, manifest, o.max_tokens,
+                                           [&](size_t done) { bar.update(static_cast<int64_t>(done)); });
   }
   if (emissions.size() != manifest.entries.size())
     throw file_error(o.load_emissions.empty() ? o.path : o.load_emissions, 0,
@@ -83,8 +143,8 @@ int run_infer(const InferOptions& o) {
   for (size_t i = 0; i < emissions.size(); ++i) {
     if (emissions[i].id != i || emissions[i].vocab != factory.tokens().size())
       throw file_error(o.load_emissions.empty() ? o.path : o.load_emissions, 0,
-                       fmt::format("utterance {}: expected id {} with {} tokens per frame (dict.{}.txt), got id {} with {}",
-                                   i, i, factory.tokens().size(), o.labels, emissions[i].id, emissions[i].vocab));
+                       fmt::format("utterance {}: expected id {} with {} tokens per frame (the model's units), got id {} with {}",
+                                   i, i, factory.tokens().size(), emissions[i].id, emissions[i].vocab));
     views.push_back(emissions[i].view());
   }
   if (!o.dump_emissions.empty()) decode::write_emissions(o.dump_emissions, emissions);
@@ -140,12 +200,16 @@ int run_infer(const InferOptions& o) {
 W2V_COMMAND("infer", "Decode a manifest split with a fine-tuned model (fairseq infer.py): WER, speed, hypo/ref files",
             [](CLI::App& sub) {
               auto o = std::make_shared<InferOptions>();
-              sub.add_option("DATA_DIR", o->data, "directory with {subset}.tsv, {subset}.{labels}, dict.{labels}.txt")
+              sub.add_option("MODEL DATA_DIR", o->positional,
+                             "fine-tuned checkpoint (fairseq/w2v .pt or HF directory; omitted with --path or "
+                             "--load-emissions), then the directory with {subset}.tsv and {subset}.{labels} "
+                             "(dict.{labels}.txt is needed only for a model stored without its dictionary, or for "
+                             "stored emissions)")
                   ->required()
-                  ->check(CLI::ExistingDirectory);
+                  ->expected(1, 2);
               sub.add_option("--subset,--gen-subset", o->subset, "split to decode")->capture_default_str();
               sub.add_option("--labels", o->labels, "label extension")->capture_default_str();
-              sub.add_option("--path", o->path, "fine-tuned checkpoint (fairseq .pt, HF or w2v)");
+              sub.add_option("--path", o->path, "the model, fairseq infer.py's way (then DATA_DIR is the only positional)");
               w2v::cli::add_decoder_options(sub, o->decoding);
               sub.add_option("--results-path", o->results_path, "write hypo.word/ref.word/hypo.units/ref.units here");
               sub.add_option("--max-tokens", o->max_tokens,
@@ -158,7 +222,16 @@ W2V_COMMAND("infer", "Decode a manifest split with a fine-tuned model (fairseq i
               sub.add_option("--dump-emissions", o->dump_emissions, "save the emissions to FILE");
               sub.add_option("--load-emissions", o->load_emissions, "decode emissions saved by --dump-emissions")
                   ->check(CLI::ExistingFile);
-              return [o] { return run_infer(*o); };
+              return [o] {
+                o->data = o->positional.back();
+                if (o->positional.size() == 2) {
+                  if (!o->path.empty()) throw w2v::Error("infer: give the model once (MODEL or --path), not both");
+                  o->path = o->positional.front();
+                }
+                if (!std::filesystem::is_directory(o->data))
+                  throw w2v::Error("DATA_DIR " + o->data + ": not a directory");
+                return run_infer(*o);
+              };
             });
 
 }  // namespace

@@ -8,7 +8,7 @@
 namespace w2v::decode {
 
 std::vector<Chunk> plan_chunks(int64_t samples, int64_t chunk_samples, int64_t overlap_samples,
-                               const FrameGeometry& g) {
+                               const FrameGeometry& g, int64_t from) {
   const int64_t core = chunk_samples / g.stride * g.stride;
   const int64_t overlap = (overlap_samples + g.stride - 1) / g.stride * g.stride;
   if (core < g.stride)
@@ -20,8 +20,13 @@ std::vector<Chunk> plan_chunks(int64_t samples, int64_t chunk_samples, int64_t o
                 std::to_string(overlap_samples));
   const int64_t total = g.frames(samples);
   std::vector<Chunk> chunks;
-  for (int64_t begin = 0; begin == 0 || begin < samples; begin += core) {
+  if (from < 0 || from % core != 0)
+    throw Error("chunk plan: start " + std::to_string(from) + " is not a multiple of the core " + std::to_string(core));
+  for (int64_t begin = from; begin == from || begin < samples; begin += core) {
     Chunk c;
+    c.core_begin = begin;
+    c.core_end = begin + core;
+    c.complete = begin + core + overlap <= samples;
     c.start = std::max<int64_t>(0, begin - overlap);
     c.length = std::min(samples, begin + core + overlap) - c.start;
     c.keep_begin = std::min(total, begin / g.stride);

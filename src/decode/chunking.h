@@ -22,14 +22,19 @@ struct FrameGeometry {
 struct Chunk {
   int64_t start = 0, length = 0;         // window in samples
   int64_t keep_begin = 0, keep_end = 0;  // global frames taken from this window's output
+  int64_t core_begin = 0, core_end = 0;  // the core in samples (before any cut at the signal's end)
+  // The window has its full right context, so it is the same in any longer signal (what a
+  // live stream can run before the audio ends).
+  bool complete = false;
 };
 
 // Windows covering `samples`: cores of chunk_samples (rounded down to a multiple of the stride),
-// each widened by overlap_samples (rounded up to a multiple of the stride) on both sides.
+// each widened by overlap_samples (rounded up to a multiple of the stride) on both sides. `from`
+// (a core boundary of an earlier plan) starts the plan there, for signals that grow.
 // Throws w2v::Error when the core is shorter than one stride or the overlap cannot cover the
 // receptive field of a core's last frame.
 std::vector<Chunk> plan_chunks(int64_t samples, int64_t chunk_samples, int64_t overlap_samples,
-                               const FrameGeometry& geometry = {});
+                               const FrameGeometry& geometry = {}, int64_t from = 0);
 
 // Appends the kept frames of one window's output (`frames` × vocab, row-major, frame 0 at
 // sample chunk.start) to `out`.

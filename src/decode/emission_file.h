@@ -12,11 +12,9 @@
 
 namespace w2v::decode {
 
-struct StoredEmissions {
-  uint64_t id = 0;  // the utterance's index in its manifest
-  int frames = 0, vocab = 0;
-  std::vector<float> data;
-  Emissions view() const { return {data.data(), frames, vocab}; }
+// One utterance's emissions tagged with its index in the manifest.
+struct StoredEmissions : EmissionMatrix {
+  uint64_t id = 0;
 };
 
 // Atomic write.

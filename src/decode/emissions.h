@@ -1,6 +1,7 @@
-// The decoders' view of acoustic-model output: a row-major [frames, vocab] float array of
+// Acoustic-model output, one shape everywhere: a row-major [frames, vocab] float array of
 // per-frame token scores (raw logits or log-probabilities; spec 8.1 - rankings are the same).
-// Not owning: the caller keeps the data alive while decoding.
+// EmissionMatrix owns one (what the model, the emission files and the Recognizer return);
+// Emissions is the decoders' non-owning view of it (the caller keeps the data alive).
 #pragma once
 
 #include <cmath>
@@ -17,6 +18,13 @@ struct Emissions {
   int vocab = 0;
   float at(int t, int v) const { return data[static_cast<size_t>(t) * vocab + v]; }
   const float* row(int t) const { return data + static_cast<size_t>(t) * vocab; }
+};
+
+struct EmissionMatrix {
+  int frames = 0;
+  int vocab = 0;
+  std::vector<float> data;  // frames × vocab
+  Emissions view() const { return {data.data(), frames, vocab}; }
 };
 
 // log Σ_v exp(e[t, v]) per frame: turns any emission score into a log posterior.

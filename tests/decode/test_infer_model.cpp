@@ -127,11 +127,11 @@ TEST_F(InferModel, BatchEmissionsEqualSingleRuns) {
     auto batch = model.emissions({&waves_[0], &waves_[1]});
     ASSERT_EQ(batch.size(), 2u);
     for (int i = 0; i < 2; ++i) {
-      auto alone = model.emissions({&waves_[i]}).at(0);
+      auto alone = model.emissions({&waves_[i]}).at(0).data;
       ASSERT_GT(alone.size(), 0u);
       // Group-norm inputs run unpadded (bit-identical math); layer-norm batches run padded, the
       // same math in other matrix shapes, so only float rounding may differ.
-      EXPECT_LE(max_abs_diff(batch[i], alone), mode == "default" ? 1e-5f : 1e-4f) << mode << " utterance " << i;
+      EXPECT_LE(max_abs_diff(batch[i].data, alone), mode == "default" ? 1e-5f : 1e-4f) << mode << " utterance " << i;
     }
     torch::NoGradGuard no_grad;
     auto source = torch::zeros({2, 19200});
@@ -140,7 +140,7 @@ TEST_F(InferModel, BatchEmissionsEqualSingleRuns) {
     source[1].narrow(0, 0, 11000).copy_(torch::from_blob(waves_[1].data(), {11000}));
     padding[1].narrow(0, 11000, 19200 - 11000).fill_(true);
     auto logits = ctc->forward(source, padding).logits.select(1, 1).contiguous();
-    const auto& alone = batch[1];
+    const auto& alone = batch[1].data;
     std::vector<float> padded(logits.data_ptr<float>(), logits.data_ptr<float>() + alone.size());
     if (mode == "default") EXPECT_GT(max_abs_diff(padded, alone), 1e-2f);
     else EXPECT_LE(max_abs_diff(padded, alone), 1e-5f);
@@ -170,10 +170,10 @@ TEST_F(InferModel, FileEmissionsStreamWindowsFromDisk) {
   for (const auto& c : chunks) {
     std::vector<float> window(whole.begin() + c.start, whole.begin() + c.start + c.length);
     auto e = model.emissions({&window}).at(0);
-    append_chunk(c, e.data(), static_cast<int64_t>(e.size()) / V, V, model.geometry(), expected);
+    append_chunk(c, e.data.data(), e.frames, V, model.geometry(), expected);
   }
   std::vector<int64_t> progress;
-  auto streamed = model.file_emissions(wav, 0.5, 0.1, [&](int64_t samples) { progress.push_back(samples); });
+  auto streamed = model.file_emissions(wav, 0.5, 0.1, [&](int64_t samples) { progress.push_back(samples); }).data;
   EXPECT_EQ(static_cast<int64_t>(expected.size()), model.geometry().frames(static_cast<int64_t>(raw.size())) * V);
   EXPECT_LE(max_abs_diff(streamed, expected), 1e-4f);
   ASSERT_EQ(progress.size(), chunks.size());
@@ -184,7 +184,7 @@ TEST_F(InferModel, FileEmissionsStreamWindowsFromDisk) {
   for (size_t i = 0; i < half.size(); ++i) half[i] = raw[2 * i];
   const std::string wav8k = (dir_ / "long8k.wav").string();
   audio::write(wav8k, half, 8000, audio::Encoding::kFloat);
-  EXPECT_EQ(static_cast<int64_t>(model.file_emissions(wav8k, 0.5, 0.1).size()),
+  EXPECT_EQ(static_cast<int64_t>(model.file_emissions(wav8k, 0.5, 0.1).data.size()),
             model.geometry().frames(static_cast<int64_t>(half.size()) * 2) * V);
 }
 

@@ -29,7 +29,7 @@ AcousticModel::AcousticModel(const std::string& checkpoint, const std::string& d
   geometry_.stride = n - geometry_.receptive;
 }
 
-std::vector<std::vector<float>> AcousticModel::emissions(const std::vector<const std::vector<float>*>& waves) {
+std::vector<EmissionMatrix> AcousticModel::emissions(const std::vector<const std::vector<float>*>& waves) const {
   // fairseq's GroupNorm (extractor_mode default) normalises each channel over all frames of an
   // input, padded ones included, so padding would change the emissions of every shorter input:
   // such models batch only inputs of equal length. Layer-norm extractors are per frame, and the
@@ -37,7 +37,7 @@ std::vector<std::vector<float>> AcousticModel::emissions(const std::vector<const
   const bool group_norm = loaded_.config.extractor_mode == "default";
   std::map<size_t, std::vector<size_t>> groups;  // by length for group-norm models, else one group
   for (size_t i = 0; i < waves.size(); ++i) groups[group_norm ? waves[i]->size() : 0].push_back(i);
-  std::vector<std::vector<float>> result(waves.size());
+  std::vector<EmissionMatrix> result(waves.size());
   for (const auto& group : groups) {
     const auto& members = group.second;
     std::vector<const std::vector<float>*> batch;
@@ -48,7 +48,7 @@ std::vector<std::vector<float>> AcousticModel::emissions(const std::vector<const
   return result;
 }
 
-std::vector<std::vector<float>> AcousticModel::padded_emissions(const std::vector<const std::vector<float>*>& waves) {
+std::vector<EmissionMatrix> AcousticModel::padded_emissions(const std::vector<const std::vector<float>*>& waves) const {
   torch::NoGradGuard no_grad;
   int64_t longest = 0;
   for (const auto* w : waves) longest = std::max<int64_t>(longest, static_cast<int64_t>(w->size()));
@@ -65,21 +65,66 @@ std::vector<std::vector<float>> AcousticModel::padded_emissions(const std::vecto
       padded = true;
     }
   }
-  auto out = loaded_.ctc->forward(source, padded ? padding : torch::Tensor());
+  // The forward only reads the module (eval mode, no grad): concurrent calls share it. The
+  // holder's copy gives the non-const forward().
+  auto ctc = loaded_.ctc;
+  auto out = ctc->forward(source, padded ? padding : torch::Tensor());
   auto logits = out.logits.transpose(0, 1).contiguous().to(torch::kFloat);  // [B, T, V]
   const int64_t T = logits.size(1), V = logits.size(2);
-  std::vector<std::vector<float>> result;
+  std::vector<EmissionMatrix> result;
   for (int64_t b = 0; b < batch; ++b) {
     int64_t frames = T;
     if (out.padding_mask.defined()) frames = T - out.padding_mask[b].sum().item<int64_t>();
     const float* p = logits[b].data_ptr<float>();
-    result.emplace_back(p, p + frames * V);
+    EmissionMatrix m;
+    m.frames = static_cast<int>(frames);
+    m.vocab = static_cast<int>(V);
+    m.data.assign(p, p + frames * V);
+    result.push_back(std::move(m));
   }
   return result;
 }
 
-std::vector<float> AcousticModel::file_emissions(const std::string& path, double chunk_seconds, double overlap_seconds,
-                                                 const std::function<void(int64_t)>& on_window) {
+EmissionMatrix AcousticModel::windowed(int64_t samples, double chunk_seconds, double overlap_seconds,
+                                       const std::function<std::vector<float>(const Chunk&)>& window,
+                                       const std::function<void(int64_t)>& on_window) const {
+  EmissionMatrix out;
+  out.vocab = static_cast<int>(symbols_.size());
+  for (const Chunk& c : plan_chunks(samples, static_cast<int64_t>(chunk_seconds * audio::kSampleRate),
+                                    static_cast<int64_t>(overlap_seconds * audio::kSampleRate), geometry_)) {
+    if (c.keep_end == c.keep_begin) continue;  // nothing to keep (a signal shorter than one frame)
+    const auto w = window(c);
+    auto e = emissions({&w}).at(0);
+    append_chunk(c, e.data.data(), e.frames, out.vocab, geometry_, out.data);
+    if (on_window) on_window(c.start + c.length);
+  }
+  out.frames = static_cast<int>(out.data.size() / out.vocab);
+  return out;
+}
+
+EmissionMatrix AcousticModel::signal_emissions(const std::vector<float>& wave, double chunk_seconds,
+                                               double overlap_seconds) const {
+  double mean = 0, scale = 1;
+  if (normalize()) {
+    double sum = 0, sum_sq = 0;
+    for (float x : wave) sum += x, sum_sq += static_cast<double>(x) * x;
+    const double n = static_cast<double>(std::max<size_t>(1, wave.size()));
+    mean = sum / n;
+    scale = 1.0 / std::sqrt(std::max(0.0, sum_sq / n - mean * mean) + 1e-5);
+  }
+  return windowed(
+      static_cast<int64_t>(wave.size()), chunk_seconds, overlap_seconds,
+      [&](const Chunk& c) {
+        std::vector<float> w(wave.begin() + c.start, wave.begin() + c.start + c.length);
+        if (normalize())
+          for (float& x : w) x = static_cast<float>((x - mean) * scale);
+        return w;
+      },
+      {});
+}
+
+EmissionMatrix AcousticModel::file_emissions(const std::string& path, double chunk_seconds, double overlap_seconds,
+                                             const std::function<void(int64_t)>& on_window) const {
   const audio::Info info = audio::info(path);
   if (info.frames <= 0) throw file_error(path, 0, "audio has zero samples");
   const bool resampled = info.sample_rate != audio::kSampleRate;
@@ -105,28 +150,25 @@ std::vector<float> AcousticModel::file_emissions(const std::string& path, double
   // A resampled region is read with a margin on each side, so that the resampler's edge effects
   // fall outside the window.
   const int64_t margin = resampled ? 10 * geometry_.stride : 0;
-  const int V = static_cast<int>(symbols_.size());
-  std::vector<float> out;
-  for (const Chunk& c : plan_chunks(samples, static_cast<int64_t>(chunk_seconds * audio::kSampleRate),
-                                    static_cast<int64_t>(overlap_seconds * audio::kSampleRate), geometry_)) {
-    if (c.keep_end == c.keep_begin) continue;  // nothing to keep (a signal shorter than one frame)
-    const int64_t from = std::max<int64_t>(0, c.start - margin);
-    auto region = audio::read_region(path, from, c.start + c.length + margin - from, read);
-    const int64_t skip = std::min<int64_t>(c.start - from, static_cast<int64_t>(region.size()));
-    std::vector<float> window(region.begin() + skip,
-                              region.begin() + std::min<int64_t>(skip + c.length, static_cast<int64_t>(region.size())));
-    // The resampler may end a region a sample short of the whole file's length.
-    window.resize(static_cast<size_t>(c.length), 0.f);
-    if (normalize())
-      for (float& x : window) x = static_cast<float>((x - mean) * scale);
-    auto e = emissions({&window}).at(0);
-    append_chunk(c, e.data(), static_cast<int64_t>(e.size()) / V, V, geometry_, out);
-    if (on_window) on_window(c.start + c.length);
-  }
-  return out;
+  return windowed(
+      samples, chunk_seconds, overlap_seconds,
+      [&](const Chunk& c) {
+        const int64_t from = std::max<int64_t>(0, c.start - margin);
+        auto region = audio::read_region(path, from, c.start + c.length + margin - from, read);
+        const int64_t skip = std::min<int64_t>(c.start - from, static_cast<int64_t>(region.size()));
+        std::vector<float> window(
+            region.begin() + skip,
+            region.begin() + std::min<int64_t>(skip + c.length, static_cast<int64_t>(region.size())));
+        // The resampler may end a region a sample short of the whole file's length.
+        window.resize(static_cast<size_t>(c.length), 0.f);
+        if (normalize())
+          for (float& x : window) x = static_cast<float>((x - mean) * scale);
+        return window;
+      },
+      on_window);
 }
 
-std::vector<StoredEmissions> manifest_emissions(AcousticModel& model, const data::Manifest& manifest,
+std::vector<StoredEmissions> manifest_emissions(const AcousticModel& model, const data::Manifest& manifest,
                                                 int64_t max_tokens, const std::function<void(size_t)>& on_batch) {
   const size_t n = manifest.entries.size();
   std::vector<size_t> order(n);
@@ -136,7 +178,6 @@ std::vector<StoredEmissions> manifest_emissions(AcousticModel& model, const data
   });
   audio::ReadOptions read;
   read.normalize = model.normalize();
-  const int V = static_cast<int>(model.symbols().size());
   std::vector<StoredEmissions> out(n);
   for (size_t i = 0; i < n;) {
     // Greedy batches in length order: padded size (count × longest) at most max_tokens.
@@ -155,10 +196,8 @@ std::vector<StoredEmissions> manifest_emissions(AcousticModel& model, const data
     auto e = model.emissions(ptrs);
     for (size_t b = 0; b < ids.size(); ++b) {
       auto& s = out[ids[b]];
+      static_cast<EmissionMatrix&>(s) = std::move(e[b]);
       s.id = ids[b];
-      s.vocab = V;
-      s.frames = static_cast<int>(e[b].size() / V);
-      s.data = std::move(e[b]);
     }
     if (on_batch) on_batch(i);
   }

@@ -25,23 +25,30 @@ class AcousticModel {
   bool normalize() const { return loaded_.config.normalize; }
   const FrameGeometry& geometry() const { return geometry_; }
 
-  // Emissions of 16 kHz waveforms, [T_i × V] row-major per input, T_i = its frames. Each
-  // input's emissions are those of a run on it alone, whatever the batch: inputs share a
+  // Emissions of 16 kHz waveforms (already normalised if the model wants it), one per input.
+  // Each input's emissions are those of a run on it alone, whatever the batch: inputs share a
   // zero-padded forward with a padding mask (fairseq's collater) unless the model has a
-  // group-norm feature extractor, where only inputs of equal length do.
-  std::vector<std::vector<float>> emissions(const std::vector<const std::vector<float>*>& waves);
+  // group-norm feature extractor, where only inputs of equal length do. Thread-safe (const).
+  std::vector<EmissionMatrix> emissions(const std::vector<const std::vector<float>*>& waves) const;
 
   // One audio file of any length and rate, resampled to 16 kHz and normalised as a whole when
   // the model expects it: windows of chunk_seconds (+ overlap_seconds each side) are read from
   // disk one at a time and their emissions stitched (see chunking.h), so memory holds one
   // window plus the emissions (V floats per 20 ms frame). on_window, if given, gets the samples
   // (16 kHz) of the file covered so far after each window.
-  std::vector<float> file_emissions(const std::string& path, double chunk_seconds, double overlap_seconds,
-                                    const std::function<void(int64_t)>& on_window = {});
+  EmissionMatrix file_emissions(const std::string& path, double chunk_seconds, double overlap_seconds,
+                                const std::function<void(int64_t)>& on_window = {}) const;
+  // The same for a 16 kHz signal in memory (normalised here, as a whole, when the model wants it).
+  EmissionMatrix signal_emissions(const std::vector<float>& wave, double chunk_seconds, double overlap_seconds) const;
 
  private:
   // One forward on the inputs zero-padded to the longest.
-  std::vector<std::vector<float>> padded_emissions(const std::vector<const std::vector<float>*>& waves);
+  std::vector<EmissionMatrix> padded_emissions(const std::vector<const std::vector<float>*>& waves) const;
+  // Runs the windows of plan_chunks(samples, ...) in order; window(c) gives chunk c's samples,
+  // normalised.
+  EmissionMatrix windowed(int64_t samples, double chunk_seconds, double overlap_seconds,
+                          const std::function<std::vector<float>(const Chunk&)>& window,
+                          const std::function<void(int64_t)>& on_window) const;
 
   ckpt::LoadedModel loaded_;
   std::vector<std::string> symbols_;
@@ -52,7 +59,7 @@ class AcousticModel {
 // model expects; batches of at most max_tokens padded samples, entries in length order as
 // fairseq's batch_by_size groups them; results do not depend on the batching (see emissions()).
 // on_batch, if given, gets the number of entries done so far after each batch.
-std::vector<StoredEmissions> manifest_emissions(AcousticModel& model, const data::Manifest& manifest,
+std::vector<StoredEmissions> manifest_emissions(const AcousticModel& model, const data::Manifest& manifest,
                                                 int64_t max_tokens, const std::function<void(size_t)>& on_batch = {});
 
 }  // namespace w2v::decode
