@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""The Python module `w2v` with Debian's /usr/bin/python3 (ctest python_w2v).
+
+  test_w2v.py FIXTURE_DIR     (model.pt, speech.wav, long.wav written by serve_fixture)
+
+Checks that float32 and int16 input give the same dict as transcribing the file, shaped like the
+server's verbose_json; that wrong dtypes and shapes raise ValueError and a bad model w2v.Error;
+that the GIL is released while the model runs (a Python thread keeps counting); and that threads
+sharing one Recognizer get the same text.
+"""
+import os
+import sys
+import threading
+import time
+import unittest
+import wave
+
+import numpy as np
+
+import w2v
+
+FIXTURE = sys.argv.pop(1) if len(sys.argv) > 1 else os.environ.get("W2V_SERVE_FIXTURE", "")
+
+
+def read_wav(path):
+    with wave.open(path) as f:
+        assert f.getsampwidth() == 2 and f.getnchannels() == 1
+        return np.frombuffer(f.readframes(f.getnframes()), dtype="<i2").copy(), f.getframerate()
+
+
+class RecognizerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.r = w2v.Recognizer(os.path.join(FIXTURE, "model.pt"))
+        cls.speech, cls.rate = read_wav(os.path.join(FIXTURE, "speech.wav"))
+        cls.long, _ = read_wav(os.path.join(FIXTURE, "long.wav"))
+
+    def test_float_int16_and_file_agree(self):
+        from_file = self.r.transcribe_file(os.path.join(FIXTURE, "speech.wav"))
+        self.assertTrue(from_file["text"].count(" ") >= 1, from_file["text"])
+        as_int16 = self.r.transcribe(self.speech, self.rate)
+        as_float = self.r.transcribe(self.speech.astype(np.float32) / 32768, self.rate)
+        self.assertEqual(as_int16, from_file)
+        self.assertEqual(as_float, from_file)
+        # A strided view is read as the values it shows.
+        doubled = np.repeat(self.speech, 2)[::2]
+        self.assertEqual(self.r.transcribe(doubled, self.rate)["text"], from_file["text"])
+
+    def test_shape_of_verbose_json(self):
+        d = self.r.transcribe(self.speech, self.rate)
+        for key in ("task", "language", "duration", "text", "segments", "words", "usage"):
+            self.assertIn(key, d)
+        self.assertAlmostEqual(d["duration"], len(self.speech) / self.rate, places=3)
+        self.assertEqual(" ".join(w["word"] for w in d["words"]), d["text"])
+        self.assertEqual(" ".join(s["text"] for s in d["segments"]), d["text"])
+        for w in d["words"]:
+            self.assertLessEqual(w["start"], w["end"])
+            self.assertTrue(0 < w["confidence"] <= 1)
+        self.assertEqual(sorted(d["segments"][0]),
+                         sorted(["id", "seek", "start", "end", "text", "tokens", "temperature", "avg_logprob",
+                                 "compression_ratio", "no_speech_prob"]))
+        self.assertIn("|", self.r.symbols)
+
+    def test_bad_input_raises_value_error(self):
+        for bad, why in [(self.speech.astype(np.float64), "dtype"), (self.speech.astype(np.int32), "dtype"),
+                         (np.zeros((2, 100), np.float32), "shape"), (np.zeros(0, np.float32), "empty")]:
+            with self.assertRaises(ValueError, msg=why) as e:
+                self.r.transcribe(bad, 16000)
+            self.assertIn(why if why != "shape" else "shape (2, 100)", str(e.exception))
+        with self.assertRaises(ValueError):
+            self.r.transcribe(self.speech, 0)
+        with self.assertRaises(TypeError):
+            self.r.transcribe([0.0, 0.1], 16000)
+        with self.assertRaises(w2v.Error) as e:
+            w2v.Recognizer(os.path.join(FIXTURE, "missing.pt"))
+        self.assertIn("missing.pt", str(e.exception))
+
+    def test_gil_released_while_transcribing(self):
+        count = [0]
+        stop = threading.Event()
+
+        def spin():
+            while not stop.is_set():
+                count[0] += 1
+
+        t = threading.Thread(target=spin)
+        t.start()
+        time.sleep(0.05)
+        start, before = time.perf_counter(), count[0]
+        self.r.transcribe(self.long, self.rate)
+        elapsed, during = time.perf_counter() - start, count[0] - before
+        stop.set()
+        t.join()
+        # Held GIL: the spinning thread gets at most a switch interval (5 ms) per Python step,
+        # i.e. almost nothing while C++ runs. Released: it counts the whole time.
+        self.assertGreater(elapsed, 0.05, "the call was too quick to tell")
+        rate = during / elapsed
+        t0 = time.perf_counter()
+        n0 = count[0]
+        # The spinner's rate alone, for comparison.
+        stop.clear()
+        t = threading.Thread(target=spin)
+        t.start()
+        time.sleep(0.2)
+        stop.set()
+        t.join()
+        alone = (count[0] - n0) / (time.perf_counter() - t0)
+        self.assertGreater(rate, 0.2 * alone, "counter %.0f/s during transcribe vs %.0f/s alone" % (rate, alone))
+
+    def test_threads_share_one_recognizer(self):
+        expected = self.r.transcribe(self.long, self.rate)["text"]
+        results = [None] * 4
+
+        def work(i):
+            results[i] = self.r.transcribe(self.long if i % 2 == 0 else self.speech, self.rate)["text"]
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        short = self.r.transcribe(self.speech, self.rate)["text"]
+        self.assertEqual(results, [expected, short, expected, short])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
