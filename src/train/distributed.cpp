@@ -210,7 +210,7 @@ Distributed::Distributed(const Peer& peer) : peer_(peer), group_(std::make_uniqu
 
 Distributed::~Distributed() = default;
 
-std::string Distributed::describe_failure(const std::string& what) const {
+std::string Distributed::describe_failure(const std::string& op, const std::string& what) const {
   std::vector<int> named;
   for (int r = 0; r < peer_.world_size; ++r)
     if (r != peer_.rank && !addresses_[r].empty() && what.find(addresses_[r]) != std::string::npos) named.push_back(r);
@@ -221,14 +221,18 @@ std::string Distributed::describe_failure(const std::string& what) const {
   for (size_t i = 0; i < named.size() && i < 8; ++i)
     peers += (i ? ", " : "") + std::to_string(named[i]) + " at " + addresses_[named[i]];
   const bool timeout = what.find("imed out") != std::string::npos || what.find("imeout") != std::string::npos;
-  return where(peer_) + ": the all-reduce with rank" + (named.size() > 1 ? "s " : " ") + peers +
+  return where(peer_) + ": the " + op + " with rank" + (named.size() > 1 ? "s " : " ") + peers +
          (timeout ? " got no answer within " + std::to_string(peer_.collective_timeout_s) +
                         " s (distributed_training.heartbeat_timeout)"
                   : " failed (the peer died or its network failed)") +
          ": " + what;
 }
 
-void Distributed::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
+void Distributed::all_reduce_sum(std::vector<torch::Tensor>& tensors) { flat_collective(tensors, false); }
+
+void Distributed::broadcast_from_rank0(std::vector<torch::Tensor>& tensors) { flat_collective(tensors, true); }
+
+void Distributed::flat_collective(std::vector<torch::Tensor>& tensors, bool broadcast) {
   // One flat buffer: a single collective per update instead of one per tensor.
   std::vector<torch::Tensor> flat{torch::cat([&] {
     std::vector<torch::Tensor> parts;
@@ -236,9 +240,9 @@ void Distributed::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
     return parts;
   }())};
   try {
-    group_->pg->allreduce(flat)->wait();
+    (broadcast ? group_->pg->broadcast(flat) : group_->pg->allreduce(flat))->wait();
   } catch (const std::exception& e) {
-    const std::string message = describe_failure(short_message(e));
+    const std::string message = describe_failure(broadcast ? "broadcast" : "all-reduce", short_message(e));
     // A process group with a broken peer can block in its destructor; the process is about
     // to end with this error, so it is left to the operating system.
     (void)group_.release();

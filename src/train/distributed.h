@@ -37,10 +37,14 @@ class Distributed {
   int world_size() const { return peer_.world_size; }
   // In-place sum over all workers (one call for the whole list).
   void all_reduce_sum(std::vector<torch::Tensor>& tensors);
+  // In place: every worker gets rank 0's values (same shapes on every rank).
+  void broadcast_from_rank0(std::vector<torch::Tensor>& tensors);
 
  private:
   struct Group;
-  std::string describe_failure(const std::string& what) const;
+  // Runs one collective on the concatenation of `tensors` (as double) and copies it back.
+  void flat_collective(std::vector<torch::Tensor>& tensors, bool broadcast);
+  std::string describe_failure(const std::string& op, const std::string& what) const;
   Peer peer_;
   std::vector<std::string> addresses_;  // by rank: the address each rank's Gloo device uses
   std::unique_ptr<Group> group_;

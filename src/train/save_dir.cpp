@@ -4,10 +4,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <vector>
 
 #include "util/error.h"
 
@@ -59,6 +61,21 @@ SaveDirLock::SaveDirLock(const std::string& save_dir) {
 
 SaveDirLock::~SaveDirLock() {
   if (fd_ >= 0) ::close(fd_);  // releases the flock; the file stays (removing it would race a new run)
+}
+
+void remove_old_update_checkpoints(const std::string& save_dir, const std::string& suffix, int64_t keep) {
+  if (keep <= 0) return;
+  std::vector<std::pair<int64_t, fs::path>> found;  // sorted newest first below
+  for (const auto& e : fs::directory_iterator(save_dir)) {
+    const std::string n = e.path().filename().string();
+    const size_t a = n.find('_'), b = n.rfind('_');
+    if (n.rfind("checkpoint_", 0) != 0 || a == b || n.size() < 4 || n.substr(n.size() - 3) != ".pt") continue;
+    const std::string num = n.substr(b + 1, n.size() - 3 - b - 1 - suffix.size());
+    if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos) continue;
+    found.emplace_back(std::stoll(num), e.path());
+  }
+  std::sort(found.begin(), found.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+  for (size_t i = static_cast<size_t>(keep); i < found.size(); ++i) fs::remove(found[i].second);
 }
 
 }  // namespace w2v::train

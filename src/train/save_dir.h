@@ -4,6 +4,7 @@
 // network file system two machines can still share a save_dir (docs/training.md).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace w2v::train {
@@ -24,5 +25,9 @@ class SaveDirLock {
   int fd_ = -1;
   int removed_ = 0;
 };
+
+// Keeps the `keep` newest update checkpoints "checkpoint_<epoch>_<updates><suffix>.pt" (all when
+// keep <= 0), as fairseq's keep_interval_updates.
+void remove_old_update_checkpoints(const std::string& save_dir, const std::string& suffix, int64_t keep);
 
 }  // namespace w2v::train

@@ -19,6 +19,7 @@
 #include "train/ctc_criterion.h"
 #include "train/distributed.h"
 #include "train/save_dir.h"
+#include "train/state_sync.h"
 #include "train/lr_scheduler.h"
 #include "train/masking.h"
 #include "train/negatives.h"
@@ -225,6 +226,14 @@ void Trainer::Impl::build() {
     build_lm_decoder();
   }
   resume();
+  if (dist) {  // ranks whose machine lacks rank 0's checkpoint resume with it all the same
+    std::vector<double> c{double(num_updates), double(epoch), double(iterations_in_epoch), double(skipped)};
+    auto tensors = parameters();
+    for (auto& b : lm.module().buffers()) tensors.push_back(b);
+    broadcast_training_state(*dist, tensors, *adam, c);
+    num_updates = int64_t(c[0]), epoch = int64_t(c[1]), iterations_in_epoch = int64_t(c[2]), skipped = int64_t(c[3]);
+    adam->set_lr(num_updates > 0 ? scheduler->lr(num_updates) : scheduler->initial());
+  }
 }
 
 void Trainer::Impl::build_model() {
@@ -754,21 +763,7 @@ void Trainer::Impl::save(bool end_of_epoch, bool is_best) {
   if (end_of_epoch && keep_epochs > 0)
     for (int64_t e = epoch - keep_epochs; e >= 1; --e)
       fs::remove(save_dir + "/checkpoint" + std::to_string(e) + suffix + ".pt");
-  const int64_t keep = cfg.integer("checkpoint.keep_interval_updates");
-  if (keep > 0) {
-    // Update checkpoints, newest first; fairseq keeps the `keep` newest.
-    std::vector<std::pair<int64_t, fs::path>> found;
-    for (const auto& e : fs::directory_iterator(save_dir)) {
-      const std::string n = e.path().filename().string();
-      const size_t a = n.find('_'), b = n.rfind('_');
-      if (n.rfind("checkpoint_", 0) != 0 || a == b || n.size() < 4 || n.substr(n.size() - 3) != ".pt") continue;
-      const std::string num = n.substr(b + 1, n.size() - 3 - b - 1 - suffix.size());
-      if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos) continue;
-      found.emplace_back(std::stoll(num), e.path());
-    }
-    std::sort(found.begin(), found.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
-    for (size_t i = static_cast<size_t>(keep); i < found.size(); ++i) fs::remove(found[i].second);
-  }
+  remove_old_update_checkpoints(save_dir, suffix, cfg.integer("checkpoint.keep_interval_updates"));
 }
 
 Trainer::Trainer(const config::Config& cfg, std::ostream& log, TrainerOptions options)

@@ -17,6 +17,8 @@ namespace {
 using namespace w2v::test;  // NOLINT: the shared tiny setup
 
 const std::string kAddr0 = "192.168.77.1", kAddr1 = "192.168.77.2";
+// Rendezvous ports (inside the namespaces, so nothing else uses them): 29511 torchrun-style,
+// 29512-29513 fairseq-style, 29515 absent rank, 29516 dying rank.
 
 // Two namespaces for the whole suite, named after this process so that runs do not collide.
 class Namespaces {
@@ -137,21 +139,30 @@ TEST_F(MultiNode, TorchrunStyleTwoNodesMatchOneProcessWithUpdateFreq2) {
   EXPECT_EQ(w2v::read_file(ranks[1].out), "");  // rank 1 logs nothing and saves nothing
 }
 
-TEST_F(MultiNode, FairseqStyleTwoNodesMatchOneProcessWithUpdateFreq2) {
+// Also a resume: after 2 updates both restart; rank 1's machine has no checkpoint (its own
+// save_dir is empty), so it must take rank 0's state as fairseq's broadcast does.
+TEST_F(MultiNode, FairseqStyleTwoNodesMatchOneProcessWithUpdateFreq2AcrossAResume) {
   const std::string data = make_corpus("mn_fairseq", 8);
   const auto& single = reference();
-  std::vector<Child> ranks;
-  for (int r = 0; r < 2; ++r)
-    ranks.push_back(start_child(
-        train_argv(namespaces().in(r), {},
-                   two_ranks(pretrain_overrides(data, data + "/ddp" + std::to_string(r), 3),
-                             {"distributed_training.distributed_init_method=tcp://" + kAddr0 + ":29512",
-                              "distributed_training.distributed_rank=" + std::to_string(r),
-                              "distributed_training.nprocs_per_node=1"})),
-        data + "/rank" + std::to_string(r) + ".out", data + "/rank" + std::to_string(r) + ".err"));
-  for (int r = 0; r < 2; ++r)
-    EXPECT_EQ(wait_child(ranks[r], 600), 0) << w2v::read_file(ranks[r].err);
-  expect_same_trajectory(tagged(parse_log(w2v::read_file(ranks[0].out)), "train_inner"), single);
+  std::vector<json> inner;
+  for (int max_update : {2, 3}) {
+    std::vector<Child> ranks;
+    for (int r = 0; r < 2; ++r) {
+      const std::string log = data + "/u" + std::to_string(max_update) + "rank" + std::to_string(r);
+      ranks.push_back(start_child(
+          train_argv(namespaces().in(r), {},
+                     two_ranks(pretrain_overrides(data, data + "/ddp" + std::to_string(r), max_update),
+                               {"distributed_training.distributed_init_method=tcp://" + kAddr0 + ":" +
+                                    std::to_string(29510 + max_update),
+                                "distributed_training.distributed_rank=" + std::to_string(r),
+                                "distributed_training.nprocs_per_node=1"})),
+          log + ".out", log + ".err"));
+    }
+    for (int r = 0; r < 2; ++r)
+      EXPECT_EQ(wait_child(ranks[r], 600), 0) << w2v::read_file(ranks[r].err);
+    for (const auto& j : tagged(parse_log(w2v::read_file(ranks[0].out)), "train_inner")) inner.push_back(j);
+  }
+  expect_same_trajectory(inner, single);
   EXPECT_FALSE(fs::exists(data + "/ddp1/checkpoint_last.pt"));  // only rank 0 writes
 }
 
@@ -160,21 +171,21 @@ TEST_F(MultiNode, RankThatNeverArrivesIsNamedWithinTheRendezvousTimeout) {
   const auto o = two_ranks(pretrain_overrides(data, data + "/run", 3), {"distributed_training.rendezvous_timeout=5"});
   const auto t0 = std::chrono::steady_clock::now();
   Child r0 = start_child(train_argv(namespaces().in(0),
-                                    {"RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=" + kAddr0, "MASTER_PORT=29513"}, o),
+                                    {"RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=" + kAddr0, "MASTER_PORT=29515"}, o),
                          data + "/r0.out", data + "/r0.err");
   EXPECT_EQ(wait_child(r0, 120), 1);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_LT(seconds, 60);
   const std::string err = w2v::read_file(r0.err);
-  EXPECT_NE(err.find("rank 0 of 2, rendezvous " + kAddr0 + ":29513: rank 1 never arrived within 5 s"), std::string::npos) << err;
+  EXPECT_NE(err.find("rank 0 of 2, rendezvous " + kAddr0 + ":29515: rank 1 never arrived within 5 s"), std::string::npos) << err;
   expect_one_clean_line(err);
   // And the other way round: rank 1 whose master is not there.
   Child r1 = start_child(train_argv(namespaces().in(1),
-                                    {"RANK=1", "WORLD_SIZE=2", "MASTER_ADDR=" + kAddr0, "MASTER_PORT=29513"}, o),
+                                    {"RANK=1", "WORLD_SIZE=2", "MASTER_ADDR=" + kAddr0, "MASTER_PORT=29515"}, o),
                          data + "/r1.out", data + "/r1.err");
   EXPECT_EQ(wait_child(r1, 120), 1);
   const std::string err1 = w2v::read_file(r1.err);
-  EXPECT_NE(err1.find("rank 1 of 2, rendezvous " + kAddr0 + ":29513: master (rank 0) not reachable within 5 s"),
+  EXPECT_NE(err1.find("rank 1 of 2, rendezvous " + kAddr0 + ":29515: master (rank 0) not reachable within 5 s"),
             std::string::npos) << err1;
   expect_one_clean_line(err1);
 }
@@ -186,7 +197,7 @@ TEST_F(MultiNode, RankThatDiesMidTrainingIsNamedAndTheOtherExits) {
   for (int r = 0; r < 2; ++r)
     ranks.push_back(start_child(train_argv(namespaces().in(r),
                                            {"RANK=" + std::to_string(r), "WORLD_SIZE=2", "MASTER_ADDR=" + kAddr0,
-                                            "MASTER_PORT=29514"},
+                                            "MASTER_PORT=29516"},
                                            o),
                                 data + "/rank" + std::to_string(r) + ".out", data + "/rank" + std::to_string(r) + ".err"));
   ASSERT_TRUE(wait_for_text(ranks[0].out, "train_inner", 300)) << w2v::read_file(ranks[0].err);
@@ -196,7 +207,7 @@ TEST_F(MultiNode, RankThatDiesMidTrainingIsNamedAndTheOtherExits) {
   EXPECT_EQ(wait_child(ranks[0], 120), 1);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 90);
   const std::string err = w2v::read_file(ranks[0].err);
-  EXPECT_NE(err.find("rank 0 of 2, rendezvous " + kAddr0 + ":29514: the all-reduce with rank 1 at " + kAddr1),
+  EXPECT_NE(err.find("rank 0 of 2, rendezvous " + kAddr0 + ":29516: the all-reduce with rank 1 at " + kAddr1),
             std::string::npos) << err;
   expect_one_clean_line(err);
 }
