@@ -49,21 +49,26 @@ int run_extract(const ExtractOptions& o) {
   for (const auto& path : o.audio) {
     audio::ReadOptions ro;
     ro.normalize = m.config.normalize;
+    ro.resample = true;  // any rate, as transcribe reads it
     auto samples = audio::read(path, ro);
     if (encoder->output_length(static_cast<int64_t>(samples.size())) < 1)
       throw Error(fmt::format("{}: {} samples is shorter than the feature encoder's receptive field", path, samples.size()));
     auto source = torch::from_blob(samples.data(), {1, static_cast<int64_t>(samples.size())}, torch::kFloat).clone();
-    auto f = encoder->extract_features(source, {}, {}, {}, o.all_layers || o.layer == 0 ? -1 : o.layer - 1);
+    // One forward serves every output: the logits are the CTC head on the final output, so
+    // with --logits the network runs to the end and a chosen layer is read on the way.
+    const bool to_end = o.all_layers || o.layer == 0 || o.logits;
+    auto f = encoder->extract_features(source, {}, {}, {}, to_end ? -1 : o.layer - 1);
     // (file name suffix, [T, D] features) pairs: the one output, or every layer's.
     std::vector<std::pair<std::string, torch::Tensor>> outputs;
     if (o.all_layers) {
       for (size_t k = 0; k < f.layer_results.size(); ++k)
         outputs.emplace_back(fmt::format(".layer{}", k + 1), f.layer_results[k].select(0, 0));
     } else {
-      outputs.emplace_back("", (o.layer == 0 ? f.x : f.layer_results.back()).select(0, 0));
+      outputs.emplace_back("", (o.layer == 0 ? f.x : f.layer_results.at(o.layer - 1)).select(0, 0));
     }
     torch::Tensor logits;
-    if (o.logits) logits = m.ctc->forward(source).logits.select(1, 0);  // [T, V]
+    // Wav2VecEncoder::forward's head (final_dropout is the identity in eval): [T, V].
+    if (o.logits) logits = m.ctc->w2v_encoder->proj->forward(f.x.select(0, 0));
 
     const std::string base = (fs::path(o.out_dir) / fs::path(path).stem()).string();
     // Logits share a single .pt file (key "logits"); otherwise they get <stem>.logits.{npy,pt}.
@@ -90,7 +95,7 @@ W2V_COMMAND("extract", "write wav2vec 2.0 features (and CTC logits) of audio fil
             [](CLI::App& sub) {
               auto o = std::make_shared<ExtractOptions>();
               sub.add_option("checkpoint", o->checkpoint, "fairseq/w2v .pt file or HuggingFace directory")->required();
-              sub.add_option("audio", o->audio, "audio files (any format libsndfile reads, 16 kHz)")->required();
+              sub.add_option("audio", o->audio, "audio files (any format and rate libsndfile reads; resampled to 16 kHz)")->required();
               sub.add_option("-o,--out", o->out_dir, "output directory")->required();
               auto* layer = sub.add_option("--layer", o->layer, "write this transformer layer's output (1-based) "
                                                                 "instead of the final output");

@@ -23,6 +23,7 @@
 #include "decode/emission_file.h"
 #include "decode/infer/acoustic_model.h"
 #include "decode/viterbi.h"
+#include "recognizer/tiny_ctc.h"
 
 namespace w2v::decode {
 namespace {
@@ -32,32 +33,8 @@ using w2v::test::run_command;
 namespace fs = std::filesystem;
 
 
-// A tiny random CTC model (letters dictionary) saved to `path`; extractor_mode "default" is
-// fairseq's GroupNorm feature extractor, "layer_norm" the per-frame one.
 model::Wav2VecCtc save_tiny_ctc(const fs::path& path, const std::string& extractor_mode, bool normalize = false) {
-  torch::manual_seed(3);
-  ckpt::LoadedModel m;
-  m.kind = ckpt::ModelKind::kCtc;
-  auto& c = m.config;
-  c.conv_feature_layers = "[(32, 10, 5)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2";
-  c.extractor_mode = extractor_mode;
-  c.normalize = normalize;
-  c.encoder_layers = 2;
-  c.encoder_embed_dim = 32;
-  c.encoder_ffn_embed_dim = 64;
-  c.encoder_attention_heads = 2;
-  c.conv_pos = 16;
-  c.conv_pos_groups = 4;
-  m.dictionary = ckpt::librispeech_letters();
-  m.ctc = model::Wav2VecCtc(c, m.dictionary->size(), m.asr);
-  {
-    // Larger output weights so that the random model's argmax changes between frames.
-    torch::NoGradGuard no_grad;
-    m.ctc->w2v_encoder->proj->weight.mul_(20);
-  }
-  m.ctc->eval();
-  ckpt::save_model(path.string(), m);
-  return m.ctc;
+  return test::save_tiny_ctc(path.string(), extractor_mode, normalize);
 }
 
 float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
@@ -222,6 +199,65 @@ TEST_F(InferModel, TranscribeMatchesGreedyOnForwardAndChunks) {
   }
   ASSERT_EQ(run_command(base + " --format srt --chunk-seconds 0.3 --overlap-seconds 0.1", out), 0) << out;
   EXPECT_EQ(out.rfind("1\n00:00:", 0), 0u) << out;
+}
+
+// infer MODEL DATA_DIR uses the model's own dictionary: no dict.ltr.txt needed, a reordered one
+// is an error naming the first differing row, and reference units the model cannot output are
+// named in a warning; a 48 kHz file is resampled (as transcribe does), not refused.
+TEST_F(InferModel, InferUsesModelDictionaryAndResamples) {
+  const fs::path data = dir_ / "own_dict";
+  fs::create_directories(data);
+  std::vector<float> wave48k(3 * waves_[0].size());
+  for (size_t i = 0; i < wave48k.size(); ++i) wave48k[i] = waves_[0][i / 3];
+  audio::write((data / "u48.wav").string(), wave48k, 48000, audio::Encoding::kFloat);
+  std::ofstream(data / "test.tsv") << data.string() << "\nu0.wav\t19200\nu48.wav\t" << wave48k.size() << "\n";
+  fs::copy_file(dir_ / "u0.wav", data / "u0.wav", fs::copy_options::overwrite_existing);
+  std::ofstream(data / "test.ltr") << "A B C |\nD # |\n";
+  const std::string base = std::string(W2V_BINARY) + " infer " + (dir_ / "model.pt").string() + " " + data.string();
+  std::string out;
+  fs::remove(data / "dict.ltr.txt");
+  ASSERT_EQ(run_command(base + " --dump-emissions " + (data / "em.bin").string(), out), 0) << out;
+  EXPECT_NE(out.find("WER: "), std::string::npos) << out;
+  EXPECT_NE(out.find("cannot output"), std::string::npos) << out;
+  EXPECT_NE(out.find("'#' (1x)"), std::string::npos) << out;
+  const auto stored = read_emissions((data / "em.bin").string());
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored[1].frames, stored[0].frames);  // 48 kHz: the same 1.2 s, the same frames
+
+  // The model's dictionary with two letters swapped: same size, wrong mapping.
+  auto d = ckpt::librispeech_letters();
+  std::ofstream dict(data / "dict.ltr.txt");
+  for (int64_t i = 4; i < d.size(); ++i) dict << d.symbol(i == 5 ? 6 : i == 6 ? 5 : i) << " 1\n";
+  dict.close();
+  EXPECT_NE(run_command(base, out), 0) << out;
+  EXPECT_NE(out.find("first differ at row 5"), std::string::npos) << out;
+  // The fairseq form (--path) still works, and the model may not be given twice.
+  fs::remove(data / "dict.ltr.txt");
+  ASSERT_EQ(run_command(std::string(W2V_BINARY) + " infer " + data.string() + " --path " + (dir_ / "model.pt").string(), out), 0) << out;
+  EXPECT_NE(run_command(base + " --path " + (dir_ / "model.pt").string(), out), 0) << out;
+}
+
+// transcribe MODEL AUDIO... (the model first, as extract/info/export take it) equals the
+// --path form; several files print "path<TAB>text"; a file name that is not UTF-8 comes out
+// escaped in JSON instead of failing after the compute.
+TEST_F(InferModel, TranscribeModelFirstAndJsonEscapesNames) {
+  std::string a, b;
+  const std::string model = (dir_ / "model.pt").string(), u0 = (dir_ / "u0.wav").string();
+  ASSERT_EQ(run_command(std::string(W2V_BINARY) + " transcribe " + model + " " + u0, a), 0) << a;
+  ASSERT_EQ(run_command(std::string(W2V_BINARY) + " transcribe --path " + model + " " + u0, b), 0) << b;
+  EXPECT_EQ(a, b);
+  const std::string odd = (dir_ / "caf\xe9.wav").string();  // Latin-1 file name
+  fs::copy_file(dir_ / "u1.wav", odd, fs::copy_options::overwrite_existing);
+  ASSERT_EQ(run_command(std::string(W2V_BINARY) + " transcribe " + model + " " + u0 + " '" + odd + "'", a), 0) << a;
+  EXPECT_EQ(a.rfind(u0 + "\t", 0), 0u) << a;
+  ASSERT_EQ(run_command(std::string(W2V_BINARY) + " transcribe " + model + " '" + odd + "' --format json -o " +
+                            (dir_ / "odd.json").string(),
+                        a),
+            0)
+      << a;
+  std::ifstream in(dir_ / "odd.json");
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["files"][0]["path"].get<std::string>(), (dir_ / "caf\\xe9.wav").string());
 }
 
 // Peak resident memory (KiB) of a command run to completion (wait4's rusage), its output

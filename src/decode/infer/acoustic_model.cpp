@@ -178,6 +178,7 @@ std::vector<StoredEmissions> manifest_emissions(const AcousticModel& model, cons
   });
   audio::ReadOptions read;
   read.normalize = model.normalize();
+  read.resample = true;  // any rate, as transcribe reads it
   std::vector<StoredEmissions> out(n);
   for (size_t i = 0; i < n;) {
     // Greedy batches in length order: padded size (count × longest) at most max_tokens.

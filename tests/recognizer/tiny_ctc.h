@@ -1,0 +1,42 @@
+// A tiny random CTC model for inference tests (tests/decode's and tests/recognizer's): 32 wide,
+// 2 layers, the LibriSpeech letter dictionary stored with it.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "checkpoint/model_io.h"
+
+namespace w2v::test {
+
+// Saves the model to `path` and returns it (eval mode). extractor_mode "default" is fairseq's
+// GroupNorm feature extractor, "layer_norm" the per-frame one; normalize sets task.normalize.
+inline model::Wav2VecCtc save_tiny_ctc(const std::string& path, const std::string& extractor_mode,
+                                       bool normalize = false) {
+  torch::manual_seed(3);
+  ckpt::LoadedModel m;
+  m.kind = ckpt::ModelKind::kCtc;
+  auto& c = m.config;
+  c.conv_feature_layers = "[(32, 10, 5)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2";
+  c.extractor_mode = extractor_mode;
+  c.normalize = normalize;
+  c.encoder_layers = 2;
+  c.encoder_embed_dim = 32;
+  c.encoder_ffn_embed_dim = 64;
+  c.encoder_attention_heads = 2;
+  c.conv_pos = 16;
+  c.conv_pos_groups = 4;
+  m.dictionary = ckpt::librispeech_letters();
+  m.ctc = model::Wav2VecCtc(c, m.dictionary->size(), m.asr);
+  {
+    // Larger output weights so that the random model's argmax changes between frames.
+    torch::NoGradGuard no_grad;
+    m.ctc->w2v_encoder->proj->weight.mul_(20);
+  }
+  m.ctc->eval();
+  ckpt::save_model(path, m);
+  return m.ctc;
+}
+
+}  // namespace w2v::test
