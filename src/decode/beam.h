@@ -50,6 +50,7 @@ class CandidatePool {
     size_t size = 16;
     while (size < 2 * candidates_.size()) size *= 2;
     table_.assign(size, -1);
+    single_.resize(candidates_.size());
     const size_t mask = size - 1;
     for (int i = 0; i < static_cast<int>(candidates_.size()); ++i) {
       Hyp& c = candidates_[i];
@@ -59,12 +60,20 @@ class CandidatePool {
       if (table_[slot] < 0) {
         table_[slot] = i;
         order_.push_back(i);
+        single_[i] = c.score;
         continue;
       }
-      Hyp& into = candidates_[table_[slot]];
+      // The merged hypothesis keeps the history of the best single candidate (flashlight's
+      // sort by score within a state), whatever the scores summed so far under log-add.
+      const int rep = table_[slot];
+      Hyp& into = candidates_[rep];
       const double hi = std::max(into.score, c.score), lo = std::min(into.score, c.score);
-      if (c.score > into.score) into = c;
-      into.score = log_add ? hi + std::log1p(std::exp(lo - hi)) : hi;
+      const double merged = log_add ? hi + std::log1p(std::exp(lo - hi)) : hi;
+      if (c.score > single_[rep]) {
+        single_[rep] = c.score;
+        into = c;
+      }
+      into.score = merged;
     }
     auto by_score = [&](int a, int b) {
       if (candidates_[a].score != candidates_[b].score) return candidates_[a].score > candidates_[b].score;
@@ -85,6 +94,7 @@ class CandidatePool {
   std::vector<Hyp> candidates_;
   std::vector<int> order_;
   std::vector<int> table_;
+  std::vector<double> single_;  // per representative: its best single candidate's score
 };
 
 // Mixes a value into a running hash (64-bit FNV-style multiply-xor).

@@ -54,7 +54,7 @@ DecoderFactory::DecoderFactory(DecoderKind kind, std::vector<std::string> symbol
     lexicon_ = std::make_unique<Lexicon>(Lexicon::load(lexicon_path, tokens_));
   }
   lm_ = lm::load_language_model(lm_path);
-  if (lexicon_) trie_ = build_lexicon_trie(*lexicon_, *lm_);
+  if (lexicon_) trie_ = build_lexicon_trie(*lexicon_, *lm_, tokens_, options_);
 }
 
 DecoderFactory::~DecoderFactory() = default;

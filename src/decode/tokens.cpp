@@ -5,7 +5,7 @@
 namespace w2v::decode {
 
 TokenSet::TokenSet(std::vector<std::string> symbols, PostProcess post_process)
-    : symbols_(std::move(symbols)) {
+    : symbols_(std::move(symbols)), post_process_(post_process) {
   if (symbols_.size() < 3) throw Error("token set: expected at least 3 symbols (<s>, <pad>, </s>, ...), got " +
                                        std::to_string(symbols_.size()));
   for (int i = 0; i < size(); ++i) {

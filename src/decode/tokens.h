@@ -22,6 +22,7 @@ class TokenSet {
   // -1 when absent.
   int index(const std::string& symbol) const;
   int blank() const { return blank_; }
+  PostProcess post_process() const { return post_process_; }
   int silence() const { return silence_; }
   // "<s>", "<pad>", "</s>": never spelled into words (fairseq's Dictionary.string drops them).
   bool is_special(int index) const { return special_.at(index); }
@@ -34,6 +35,7 @@ class TokenSet {
   std::unordered_map<std::string, int> index_;
   std::vector<bool> special_;
   std::vector<std::string> spellings_;
+  PostProcess post_process_;
   int blank_ = 0, silence_ = 0;
 };
 
