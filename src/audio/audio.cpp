@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "util/error.h"
@@ -46,6 +47,11 @@ SndfilePtr open_read(const std::string& path, SF_INFO& sfinfo) {
     sf_close(f);
     throw file_error(path, 0, "not a valid audio file (no channels or sample rate)");
   }
+  if (sfinfo.samplerate < kMinSampleRate || sfinfo.samplerate > kMaxSampleRate) {
+    sf_close(f);
+    throw file_error(path, 0, "unsupported sample rate " + std::to_string(sfinfo.samplerate) + " Hz (w2v reads " +
+                                  std::to_string(kMinSampleRate) + " to " + std::to_string(kMaxSampleRate) + " Hz)");
+  }
   check_wav_length(f, sfinfo, path);
   return SndfilePtr(f);
 }
@@ -63,43 +69,46 @@ std::string format_name(int format) {
 }
 
 // Reads `frames` frames at the current position and averages channels; fewer frames than
-// the header promises means the file is truncated or corrupt.
+// the header promises means the file is truncated or corrupt. The header's count is not trusted
+// for allocation: the output grows with what decodes, reserved up to 4 frames per file byte
+// (PCM holds at most 1, FLAC rarely more than 2).
 std::vector<float> read_mono(SNDFILE* f, const SF_INFO& sfinfo, int64_t frames, int64_t start,
                              const std::string& path) {
   const int ch = sfinfo.channels;
-  std::vector<float> out(static_cast<size_t>(frames));
-  std::vector<float> buffer;
-  if (ch > 1) buffer.resize(static_cast<size_t>(std::min<int64_t>(frames, 65536)) * ch);
-  int64_t done = 0;
-  while (done < frames) {
-    int64_t want = ch == 1 ? frames - done : std::min<int64_t>(frames - done, 65536);
-    float* dst = ch == 1 ? out.data() + done : buffer.data();
-    sf_count_t got = sf_readf_float(f, dst, want);
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 20) / ch);  // 4 MB of interleaved floats
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(path, ec);
+  std::vector<float> out;
+  out.reserve(static_cast<size_t>(std::min<int64_t>(frames, ec ? chunk : 4 * static_cast<int64_t>(bytes) + chunk)));
+  std::vector<float> buffer(static_cast<size_t>(std::min(frames, chunk) * ch));
+  while (static_cast<int64_t>(out.size()) < frames) {
+    const int64_t want = std::min<int64_t>(frames - static_cast<int64_t>(out.size()), chunk);
+    const sf_count_t got = sf_readf_float(f, buffer.data(), want);
     if (got <= 0) break;
-    if (ch > 1) {
-      for (sf_count_t i = 0; i < got; ++i) {
-        float sum = 0;
-        for (int c = 0; c < ch; ++c) sum += buffer[static_cast<size_t>(i * ch + c)];
-        out[static_cast<size_t>(done + i)] = sum / static_cast<float>(ch);
-      }
+    for (sf_count_t i = 0; i < got; ++i) {
+      float sum = 0;
+      for (int c = 0; c < ch; ++c) sum += buffer[static_cast<size_t>(i * ch + c)];
+      const float x = ch == 1 ? sum : sum / static_cast<float>(ch);
+      if (!std::isfinite(x))
+        throw file_error(path, 0, "non-finite (NaN or Inf) sample at frame " + std::to_string(start + out.size()));
+      if (std::fabs(x) > kMaxAbsSample)
+        throw file_error(path, 0, "absurd sample value " + std::to_string(x) + " at frame " +
+                                      std::to_string(start + out.size()) + " (audio is expected in [-1, 1])");
+      out.push_back(x);
     }
-    done += got;
   }
   if (sf_error(f) != SF_ERR_NO_ERROR)
     throw file_error(path, 0, std::string("corrupt audio: ") + sf_strerror(f));
-  if (done < frames)
+  if (static_cast<int64_t>(out.size()) < frames)
     throw file_error(path, 0, "truncated audio: header promises " + std::to_string(start + frames) +
-                                  " frames, only " + std::to_string(start + done) + " could be decoded");
-  for (int64_t i = 0; i < frames; ++i)
-    if (!std::isfinite(out[static_cast<size_t>(i)]))
-      throw file_error(path, 0, "non-finite (NaN or Inf) sample at frame " + std::to_string(start + i));
+                                  " frames, only " + std::to_string(start + out.size()) + " could be decoded");
   return out;
 }
 
 void check_rate(const std::string& path, int file_rate, const ReadOptions& options) {
   if (file_rate != options.sample_rate && !options.resample)
     throw file_error(path, 0, "sample rate is " + std::to_string(file_rate) + " Hz, expected " +
-                                  std::to_string(options.sample_rate) + " Hz (use --resample to convert)");
+                                  std::to_string(options.sample_rate) + " Hz (convert it first, e.g. sox IN -r " + std::to_string(options.sample_rate) + " OUT)");
 }
 
 }  // namespace
@@ -116,7 +125,13 @@ std::vector<float> read(const std::string& path, const ReadOptions& options) {
   check_rate(path, sfinfo.samplerate, options);
   if (sfinfo.frames <= 0) throw file_error(path, 0, "audio has zero samples");
   std::vector<float> samples = read_mono(f.get(), sfinfo, sfinfo.frames, 0, path);
-  if (sfinfo.samplerate != options.sample_rate) samples = resample(samples, sfinfo.samplerate, options.sample_rate);
+  if (sfinfo.samplerate != options.sample_rate) {
+    samples = resample(samples, sfinfo.samplerate, options.sample_rate);
+    if (samples.empty())
+      throw file_error(path, 0, "audio too short: " + std::to_string(sfinfo.frames) + " frame(s) at " +
+                                    std::to_string(sfinfo.samplerate) + " Hz give no sample at " +
+                                    std::to_string(options.sample_rate) + " Hz");
+  }
   if (options.normalize) normalize(samples);
   return samples;
 }
@@ -145,8 +160,13 @@ std::vector<float> read_region(const std::string& path, int64_t offset, int64_t 
 }
 
 std::vector<float> resample(const std::vector<float>& samples, double from_rate, double to_rate) {
+  for (double rate : {from_rate, to_rate})
+    if (!(rate >= kMinSampleRate && rate <= kMaxSampleRate))
+      throw Error("cannot resample: rate " + std::to_string(rate) + " Hz is outside " +
+                  std::to_string(kMinSampleRate) + " to " + std::to_string(kMaxSampleRate) + " Hz");
   if (from_rate == to_rate || samples.empty()) return samples;
   const size_t out_len = static_cast<size_t>(std::llround(samples.size() * to_rate / from_rate));
+  if (out_len == 0) return {};  // soxr cannot write into an empty buffer
   std::vector<float> out(out_len);
   size_t done = 0;
   soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);

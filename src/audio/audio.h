@@ -1,8 +1,10 @@
 // Audio input of w2v: any file libsndfile reads (wav 8/16/24/32-bit int or float, flac, ogg)
 // becomes 16 kHz mono float32 in [-1, 1], exactly as fairseq reads it through soundfile
 // (channels averaged; int samples scaled by 1/2^(bits-1)). Torch-free.
-// Every failure (missing file, not audio, truncated, empty, NaN, wrong rate) throws one
-// w2v::Error that names the file.
+// Every failure (missing file, not audio, truncated, empty, NaN/Inf or absurd samples, a rate
+// outside [kMinSampleRate, kMaxSampleRate], wrong rate) throws one w2v::Error that names the file.
+// Memory: what a read allocates follows the samples actually decoded (never a header's count)
+// times at most kSampleRate / kMinSampleRate for resampling.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,13 @@
 namespace w2v::audio {
 
 constexpr int kSampleRate = 16000;
+// Sample rates w2v reads: telephony's 8 kHz down to 1 kHz, up to 768 kHz studio rates. A header
+// outside this range is corrupt or hostile (a "1 Hz" file would resample 16000-fold).
+constexpr int kMinSampleRate = 1000;
+constexpr int kMaxSampleRate = 768000;
+// Largest |sample| accepted (+60 dBFS). Float files may exceed full scale a little; 1e38 would
+// overflow the model's float arithmetic into NaN.
+constexpr float kMaxAbsSample = 1000.f;
 
 // Header facts, read without decoding the samples.
 struct Info {
@@ -38,7 +47,8 @@ std::vector<float> read(const std::string& path, const ReadOptions& options = {}
 std::vector<float> read_region(const std::string& path, int64_t offset, int64_t frames,
                                const ReadOptions& options = {});
 
-// Band-limited resampling with soxr (high quality); output length = round(n * to / from).
+// Band-limited resampling with soxr (high quality); output length = round(n * to / from)
+// (empty when that rounds to 0).
 std::vector<float> resample(const std::vector<float>& samples, double from_rate, double to_rate);
 
 // In place: (x - mean) / sqrt(var + 1e-5), biased variance, i.e. layer_norm over the signal.

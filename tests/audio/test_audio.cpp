@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 
 #include "audio/audio.h"
 #include "audio/helpers.h"
@@ -166,6 +167,84 @@ TEST(Audio, BadInputIsOneLineErrorNamingTheFile) {
   const std::string nan = dir / "nan.wav";
   write(nan, {0.1f, std::nanf(""), 0.2f}, 16000, Encoding::kFloat);
   expect_error([&] { read(nan); }, {nan, "NaN", "frame 1"});
+}
+
+// Overwrites the sample rate in a canonical WAV header (fmt chunk first: rate at byte 24,
+// byte rate at 28), as a corrupt or hostile file would have it.
+void patch_wav_rate(const std::string& path, uint32_t rate, int bytes_per_frame) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  const uint32_t byte_rate = rate * static_cast<uint32_t>(bytes_per_frame);
+  f.seekp(24);
+  f.write(reinterpret_cast<const char*>(&rate), 4);
+  f.write(reinterpret_cast<const char*>(&byte_rate), 4);
+}
+
+// Regression: a header rate of 1 Hz resampled 16000-fold (transcribe ran for 15 minutes) and
+// 2^31-1 Hz crashed soxr; both are outside the documented range and rejected up front.
+TEST(Audio, SampleRateOutsideSupportedRangeIsAnError) {
+  TempDir dir("w2v_audio");
+  ReadOptions any;
+  any.resample = true;
+  for (uint32_t rate : {1u, 999u, 768001u, 2147483647u}) {
+    const std::string path = dir / ("rate" + std::to_string(rate) + ".wav");
+    write(path, std::vector<float>(4000, 0.1f), 16000);
+    patch_wav_rate(path, rate, 2);
+    expect_error([&] { read(path, any); }, {path, "unsupported sample rate " + std::to_string(rate), "1000 to 768000"});
+    expect_error([&] { info(path); }, {path, "unsupported sample rate"});
+    expect_error([&] { read_region(path, 0, 100, any); }, {path, "unsupported sample rate"});
+  }
+  // The ends of the range are read.
+  const std::string low = dir / "low.wav";
+  write(low, std::vector<float>(100, 0.1f), kMinSampleRate);
+  EXPECT_EQ(read(low, any).size(), 1600u);
+  EXPECT_THROW(resample({0.f, 1.f}, 1, 16000), Error);
+}
+
+// Regression: one sample at 48 kHz resamples to round(1/3) = 0 samples; soxr was handed an
+// empty output buffer and `manifest --verify` crashed.
+TEST(Audio, FileThatResamplesToNothingIsAnError) {
+  TempDir dir("w2v_audio");
+  const std::string path = dir / "one.wav";
+  write(path, {0.5f}, 48000);
+  ReadOptions any;
+  any.resample = true;
+  expect_error([&] { read(path, any); }, {path, "too short", "48000 Hz"});
+  EXPECT_TRUE(read_region(path, 0, 10, any).empty());
+  EXPECT_TRUE(resample({0.5f}, 48000, 16000).empty());
+}
+
+// Regression: float samples of 1e38 were accepted and became NaN features (exit 0).
+TEST(Audio, NonFiniteOrAbsurdSamplesAreAnError) {
+  TempDir dir("w2v_audio");
+  const std::string inf = dir / "inf.wav", big = dir / "big.wav", loud = dir / "loud.wav";
+  write(inf, {0.1f, 0.2f, std::numeric_limits<float>::infinity()}, 16000, Encoding::kFloat);
+  expect_error([&] { read(inf); }, {inf, "non-finite", "frame 2"});
+  write(big, {0.1f, 1e38f, 0.2f}, 16000, Encoding::kFloat);
+  expect_error([&] { read(big); }, {big, "absurd sample", "frame 1"});
+  // Stereo: the check applies to the averaged sample, and the frame index is per channel.
+  write(big, {0.1f, 0.1f, -1e38f, -1e38f}, 16000, Encoding::kFloat, 2);
+  expect_error([&] { read(big); }, {big, "absurd sample", "frame 1"});
+  // Over full scale but plausible (float files may exceed 1 a little): read as is.
+  write(loud, {0.5f, 3.0f, -kMaxAbsSample}, 16000, Encoding::kFloat);
+  EXPECT_EQ(read(loud), (std::vector<float>{0.5f, 3.0f, -kMaxAbsSample}));
+}
+
+// A FLAC header may claim any frame count; the reader must not allocate it before decoding.
+TEST(Audio, HeaderFrameCountDoesNotDriveAllocation) {
+  TempDir dir("w2v_audio");
+  const std::string path = make(dir, {"s.flac", "-b 16", 1}, 16000, 0.5);
+  // STREAMINFO: "fLaC", block header (4), then 18 bytes; total samples = low 36 bits of bytes
+  // 13..17 of STREAMINFO. Claim 2^36-1 samples (~50 days).
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(8 + 13);
+  char b = 0;
+  f.read(&b, 1);
+  const char patched[5] = {static_cast<char>((b & 0xF0) | 0x0F), '\xff', '\xff', '\xff', '\xff'};
+  f.seekp(8 + 13);
+  f.write(patched, 5);
+  f.close();
+  EXPECT_GT(info(path).frames, int64_t{1} << 35);
+  expect_error([&] { read(path); }, {path, "truncated"});
 }
 
 }  // namespace
