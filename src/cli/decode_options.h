@@ -2,9 +2,12 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "decode/decoder.h"
+#include "decode/hotwords.h"
 #include "decode/options.h"
 
 namespace w2v::cli {
@@ -37,6 +40,21 @@ inline void add_decoder_options(CLI::App& sub, DecoderOptions& o) {
   sub.add_option("--nbest", b.nbest, "hypotheses kept per utterance (the best is scored)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  static const std::map<std::string, decode::MergeMode> merges = {{"state", decode::MergeMode::kState},
+                                                                  {"history", decode::MergeMode::kHistory}};
+  sub.add_option("--merge", b.merge,
+                 "merge hypotheses with equal n-gram state (state) or only equal word history, as flashlight "
+                 "(history: flashlight-exact)")
+      ->transform(CLI::CheckedTransformer(merges).description(""))
+      ->type_name("state|history")
+      ->default_str("state");
+  // Declared before --hotwords: CLI11 applies options in this order, so the boost is known.
+  auto boost = std::make_shared<double>(decode::kDefaultHotwordBoost);
+  sub.add_option("--hotword-boost", *boost, "score added for a hotword whose line gives no boost")->capture_default_str();
+  sub.add_option_function<std::string>(
+      "--hotwords", [&b, boost](const std::string& path) { b.hotwords = decode::load_hotwords(path, *boost); },
+      "file of words/phrases to favour, one per line: WORD [WORD ...] [BOOST] (words the lexicon lacks are "
+      "spelled from the tokens)");
 }
 
 // The decoders these options select (errors name the missing option or the bad file).

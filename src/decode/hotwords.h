@@ -15,6 +15,10 @@
 
 namespace w2v::decode {
 
+// The boost of a hotword whose line names none (score units: natural-log emissions; see
+// docs/decoding.md for how it was chosen).
+constexpr double kDefaultHotwordBoost = 4.0;
+
 // File: one hotword per line, `WORD [WORD ...] [BOOST]` (whitespace-separated; a last field
 // that is a number is the boost, else `default_boost`); blank lines and lines starting with '#'
 // are skipped. Errors name file:line.
