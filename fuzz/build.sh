@@ -15,9 +15,9 @@ cd "$(dirname "$0")/.."
 OUT=${W2V_FUZZ_DIR:-build-fuzz}
 JOBS=${W2V_FUZZ_JOBS:-$(nproc)}
 mkdir -p "$OUT/obj"
-# Several people (and ctest) may build at once: one build at a time per output folder.
-exec 9>"$OUT/.lock"
-flock 9
+# Several people (and ctest) may build at once, sharing objects: every output is written to a
+# temporary name and renamed into place, so a reader never sees half a file (at worst two
+# builds compile the same object twice).
 
 CXXFLAGS=(-std=c++17 -O1 -g -fno-omit-frame-pointer
           -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
@@ -44,7 +44,9 @@ stale() {
 }
 
 compile() {  # compile SRC OBJ
-  nice -n 5 clang++ "${CXXFLAGS[@]}" -MMD -MF "${2%.o}.d" -c "$1" -o "$2"
+  local tmp="$2.tmp.$$"
+  nice -n 5 clang++ "${CXXFLAGS[@]}" -MMD -MF "$tmp.d" -MT "$2" -c "$1" -o "$tmp" &&
+    mv -f "$tmp.d" "${2%.o}.d" && mv -f "$tmp" "$2" || { rm -f "$tmp" "$tmp.d"; return 1; }
 }
 
 if (($#)); then
@@ -80,7 +82,8 @@ for h in "${harnesses[@]}"; do
   [ -f "$OUT/$name" ] || relink=1
   for o in "${objects[@]}"; do [ "$o" -nt "$OUT/$name" ] && relink=1; done
   if ((relink)); then
-    nice -n 5 clang++ "${LINKFLAGS[@]}" "${objects[@]}" -o "$OUT/$name" "${libs[@]}" -lpthread
+    nice -n 5 clang++ "${LINKFLAGS[@]}" "${objects[@]}" -o "$OUT/$name.tmp.$$" "${libs[@]}" -lpthread &&
+      mv -f "$OUT/$name.tmp.$$" "$OUT/$name" || { rm -f "$OUT/$name.tmp.$$"; status=1; continue; }
     echo "built $OUT/$name"
   fi
 done

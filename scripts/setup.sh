@@ -19,6 +19,7 @@ PACKAGES=(
   libopenblas0-openmp
   # oracle (reference implementation for parity tests)
   python3 python3-torch python3-torchaudio python3-numpy
+  python3-omegaconf  # fairseq checkpoints of 2020-10..2021-03 pickle omegaconf DictConfig objects
   # the Python module w2v (python/), and the browser that tests w2v serve's page
   pybind11-dev python3-dev chromium chromium-driver
   # multi-node training tests (tests/train/test_multinode.cpp): network namespaces, veth pairs

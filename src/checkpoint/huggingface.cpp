@@ -5,8 +5,11 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <unordered_set>
 
-#include "checkpoint/safetensors.h"
+#include "checkpoint/hf_config.h"
+#include "checkpoint/hf_weights.h"
+#include "checkpoint/json_file.h"
 #include "checkpoint/state_dict.h"
 #include "checkpoint/torch_file.h"
 #include "util/error.h"
@@ -51,29 +54,6 @@ const std::vector<std::pair<std::regex, std::string>>& rules() {
 
 const std::string kCtcPrefix = "w2v_encoder.w2v_model.";
 
-// HF config field helpers: absent -> HF's default; wrong type -> error naming the key.
-struct JsonReader {
-  const json& j;
-  std::string where;
-  template <typename T>
-  T get(const char* key, T fallback) const {
-    if (!j.contains(key) || j[key].is_null()) return fallback;
-    try {
-      return j[key].get<T>();
-    } catch (const json::exception&) {
-      throw Error(fmt::format("{}: key '{}': unexpected value {}", where, key, j[key].dump()));
-    }
-  }
-};
-
-json read_json(const std::string& path) {
-  try {
-    return json::parse(read_file(path));
-  } catch (const json::exception& e) {
-    throw Error(path + ": bad JSON: " + e.what());
-  }
-}
-
 }  // namespace
 
 std::string huggingface_key(const std::string& fairseq_key) {
@@ -85,103 +65,40 @@ std::string huggingface_key(const std::string& fairseq_key) {
 }
 
 LoadedModel load_huggingface(const std::string& dir) {
-  const std::string config_path = dir + "/config.json";
-  if (!fs::exists(config_path)) throw Error(dir + ": a directory but not a HuggingFace model (no config.json)");
-  const json j = read_json(config_path);
-  JsonReader r{j, config_path};
-  const std::string model_type = r.get<std::string>("model_type", "wav2vec2");
-  if (model_type != "wav2vec2")
-    throw Error(config_path + ": key 'model_type': unsupported '" + model_type + "' (expected wav2vec2)");
-  auto archs = r.get<std::vector<std::string>>("architectures", {});
-  if (archs.size() != 1 || (archs[0] != "Wav2Vec2ForCTC" && archs[0] != "Wav2Vec2ForPreTraining"))
-    throw Error(config_path + ": key 'architectures': expected [\"Wav2Vec2ForCTC\"] or [\"Wav2Vec2ForPreTraining\"], got " +
-                (j.contains("architectures") ? j["architectures"].dump() : std::string("nothing")));
-  for (const char* key : {"hidden_act", "feat_extract_activation"})
-    if (r.get<std::string>(key, "gelu") != "gelu")
-      throw Error(fmt::format("{}: key '{}': only 'gelu' is supported", config_path, key));
-  if (std::abs(r.get<double>("layer_norm_eps", 1e-5) - 1e-5) > 1e-12)
-    throw Error(config_path + ": key 'layer_norm_eps': only 1e-5 is supported");
-  if (r.get<bool>("add_adapter", false)) throw Error(config_path + ": key 'add_adapter': adapters are not supported");
-
-  model::Wav2Vec2Config c;
-  const std::string norm = r.get<std::string>("feat_extract_norm", "group");
-  if (norm != "group" && norm != "layer")
-    throw Error(config_path + ": key 'feat_extract_norm': expected 'group' or 'layer', got '" + norm + "'");
-  c.extractor_mode = norm == "group" ? "default" : "layer_norm";
-  auto dims = r.get<std::vector<int64_t>>("conv_dim", {512, 512, 512, 512, 512, 512, 512});
-  auto kernels = r.get<std::vector<int64_t>>("conv_kernel", {10, 3, 3, 3, 3, 2, 2});
-  auto strides = r.get<std::vector<int64_t>>("conv_stride", {5, 2, 2, 2, 2, 2, 2});
-  if (dims.empty() || dims.size() != kernels.size() || dims.size() != strides.size())
-    throw Error(config_path + ": conv_dim, conv_kernel and conv_stride must have the same non-zero length");
-  std::vector<std::string> layers;
-  for (size_t i = 0; i < dims.size(); ++i) layers.push_back(fmt::format("({}, {}, {})", dims[i], kernels[i], strides[i]));
-  c.conv_feature_layers = fmt::format("[{}]", fmt::join(layers, ", "));
-  c.conv_bias = r.get<bool>("conv_bias", false);
-  c.encoder_embed_dim = r.get<int64_t>("hidden_size", 768);
-  c.encoder_layers = r.get<int64_t>("num_hidden_layers", 12);
-  c.encoder_attention_heads = r.get<int64_t>("num_attention_heads", 12);
-  c.encoder_ffn_embed_dim = r.get<int64_t>("intermediate_size", 3072);
-  c.conv_pos = r.get<int64_t>("num_conv_pos_embeddings", 128);
-  c.conv_pos_groups = r.get<int64_t>("num_conv_pos_embedding_groups", 16);
-  c.layer_norm_first = r.get<bool>("do_stable_layer_norm", false);
-  c.dropout = r.get<double>("hidden_dropout", 0.1);
-  c.attention_dropout = r.get<double>("attention_dropout", 0.1);
-  c.activation_dropout = r.get<double>("activation_dropout", 0.1);
-  c.dropout_input = r.get<double>("feat_proj_dropout", 0.0);
-  c.dropout_features = r.get<double>("feat_quantizer_dropout", 0.0);
-  c.encoder_layerdrop = r.get<double>("layerdrop", 0.1);
-  c.mask_prob = r.get<double>("mask_time_prob", 0.05);
-  c.mask_length = r.get<int64_t>("mask_time_length", 10);
-  c.mask_channel_prob = r.get<double>("mask_feature_prob", 0.0);
-  c.mask_channel_length = r.get<int64_t>("mask_feature_length", 10);
-  c.latent_vars = r.get<int64_t>("num_codevectors_per_group", 320);
-  c.latent_groups = r.get<int64_t>("num_codevector_groups", 2);
-  c.latent_dim = r.get<int64_t>("codevector_dim", 256);
-  c.final_dim = r.get<int64_t>("proj_codevector_dim", 256);
-  c.logit_temp = r.get<double>("contrastive_logits_temperature", 0.1);
-  c.num_negatives = r.get<int64_t>("num_negatives", 100);
-  c.quantize_targets = true;
-  const std::string pre_path = dir + "/preprocessor_config.json";
-  if (fs::exists(pre_path)) c.normalize = JsonReader{read_json(pre_path), pre_path}.get<bool>("do_normalize", false);
-  try {
-    c.validate();
-  } catch (const Error& e) {
-    throw Error(config_path + ": " + e.what());
-  }
-
+  const HfConfig hc = read_huggingface_config(dir);
+  const std::string& config_path = hc.path;
+  const model::Wav2Vec2Config& c = hc.config;
+  // The weights first: their size bounds the network the configuration may ask for.
+  HfWeights loaded = load_huggingface_weights(dir);
+  const std::string& weights = loaded.source;
   LoadedModel m;
   m.format = "huggingface";
   m.config = c;
-  const bool ctc = archs[0] == "Wav2Vec2ForCTC";
+  const bool ctc = hc.ctc;
+  check_config_fits_weights(c, ctc ? hc.vocab_size : 0, !ctc, loaded.tensors, config_path);
   if (ctc) {
     m.kind = ModelKind::kCtc;
-    m.asr.final_dropout = r.get<double>("final_dropout", 0.1);
-    m.asr.apply_mask = r.get<bool>("apply_spec_augment", true);
-    m.ctc = model::Wav2VecCtc(c, r.get<int64_t>("vocab_size", 32), m.asr);
+    m.asr.final_dropout = hc.final_dropout;
+    m.asr.apply_mask = hc.apply_mask;
+    m.ctc = model::Wav2VecCtc(c, hc.vocab_size, m.asr);
   } else {
     m.kind = ModelKind::kPretraining;
     m.pretraining = model::Wav2Vec2Model(c, /*with_pretraining_heads=*/true);
   }
 
-  std::string weights = dir + "/model.safetensors";
-  Value hf;
-  if (fs::exists(weights)) {
-    hf = load_safetensors(weights);
-  } else {
-    weights = dir + "/pytorch_model.bin";
-    if (!fs::exists(weights)) throw Error(dir + ": no model.safetensors or pytorch_model.bin");
-    hf = load_torch_file(weights);
-  }
-  hf = normalize_weight_norm(hf);
+  Value hf = normalize_weight_norm(loaded.tensors);
   // Rename HF keys to ours through the forward map of the keys our module has.
   std::unordered_map<std::string, std::string> to_ours;
   Value ours_sd = state_dict(m.module());
   for (const auto& [k, t] : ours_sd.as_dict().items) to_ours[huggingface_key(k.as_string())] = k.as_string();
   Value renamed = Value::dict(true);
+  std::unordered_set<std::string> taken;  // a set, not Value::set's scan: files may hold many tensors
   for (const auto& [k, t] : hf.as_dict(weights).items) {
     const std::string& key = k.as_string(weights + ": key");
     auto it = to_ours.find(key);
-    renamed.set(it == to_ours.end() ? key : it->second, t);
+    const std::string& name = it == to_ours.end() ? key : it->second;
+    if (!taken.insert(name).second) throw Error(weights + ": tensor '" + name + "' appears twice (once under its HF name)");
+    renamed.as_dict().items.emplace_back(Value::string(name), t);
   }
   // transformers omits masked_spec_embed when masking is disabled; it only matters in training,
   // so the freshly initialised embedding stays.
@@ -191,7 +108,7 @@ LoadedModel load_huggingface(const std::string& dir) {
 
   const std::string vocab_path = dir + "/vocab.json";
   if (ctc && fs::exists(vocab_path)) {
-    const json v = read_json(vocab_path);
+    const json v = json(read_json_file(vocab_path));
     if (!v.is_object()) throw Error(vocab_path + ": expected {symbol: id}");
     std::vector<std::string> names(v.size());
     for (const auto& [sym, id] : v.items()) {

@@ -90,6 +90,30 @@ void attach_dictionary(LoadedModel& m, std::optional<data::Dictionary> found, co
 
 }  // namespace
 
+void check_config_fits_weights(const model::Wav2Vec2Config& c, int64_t ctc_outputs, bool pretraining,
+                               const Value& state_dict, const std::string& where) {
+  // In doubles: the configured sizes are whatever the file says.
+  auto pos = [](int64_t x) { return static_cast<double>(std::max<int64_t>(x, 0)); };
+  double need = 0, in = 1;
+  for (const auto& l : c.conv_layers()) {
+    need += pos(l.dim) * in * pos(l.kernel);
+    in = pos(l.dim);
+  }
+  const double d = pos(c.encoder_embed_dim);
+  need += d * (d / std::max<double>(1, pos(c.conv_pos_groups))) * pos(c.conv_pos);
+  need += pos(c.encoder_layers) * (4 * d * d + 2 * d * pos(c.encoder_ffn_embed_dim));
+  need += d * pos(ctc_outputs);
+  if (pretraining && c.quantize_targets) need += pos(c.latent_vars) * pos(c.vq_dim());
+  double have = 0;
+  if (state_dict.is(Value::Kind::Dict))
+    for (const auto& [k, t] : state_dict.as_dict().items)
+      if (t.is(Value::Kind::Tensor)) have += static_cast<double>(t.as_tensor().numel());
+  if (need > have)
+    throw Error(fmt::format("{}: the configuration describes a network of at least {:.0f} parameters but the "
+                            "weights hold {:.0f} values (configuration and weights do not match)",
+                            where, need, have));
+}
+
 LoadedModel model_from_checkpoint(Value tree, const std::string& where, const LoadOptions& options) {
   if (!tree.is(Value::Kind::Dict)) throw Error(where + ": expected a checkpoint dict, got " + tree.type_name());
   const Value* sd = tree.find("model");
@@ -121,6 +145,7 @@ LoadedModel model_from_checkpoint(Value tree, const std::string& where, const Lo
       m.kind = ModelKind::kPretraining;
       m.config = read_wav2vec2_config(*section, sec_where);
       if (task && task->find("normalize")) m.config.normalize = task->get("normalize").as_bool("cfg.task.normalize");
+      check_config_fits_weights(m.config, 0, true, *sd, sec_where);
       m.pretraining = model::Wav2Vec2Model(m.config, /*with_pretraining_heads=*/true);
     } else if (name == "wav2vec_ctc") {
       m.kind = ModelKind::kCtc;
@@ -129,7 +154,9 @@ LoadedModel model_from_checkpoint(Value tree, const std::string& where, const Lo
       m.asr = c.asr;
       const Value* proj = sd->find("w2v_encoder.proj.weight");
       if (!proj) throw Error("fine-tuned checkpoint without w2v_encoder.proj.weight");
-      m.ctc = model::Wav2VecCtc(m.config, proj->as_tensor("w2v_encoder.proj.weight").size(0), m.asr);
+      const int64_t outputs = proj->as_tensor("w2v_encoder.proj.weight").size(0);
+      check_config_fits_weights(m.config, outputs, false, *sd, sec_where);
+      m.ctc = model::Wav2VecCtc(m.config, outputs, m.asr);
     } else {
       throw Error("unsupported model '" + name + "' (w2v reads wav2vec2 and wav2vec_ctc)");
     }

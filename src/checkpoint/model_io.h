@@ -66,6 +66,13 @@ void save_model(const std::string& path, const LoadedModel& m, const Value& extr
 // Reads `tree` (a loaded fairseq/w2v checkpoint); `where` names it in errors.
 LoadedModel model_from_checkpoint(Value tree, const std::string& where, const LoadOptions& options = {});
 
+// w2v::Error unless the tensors of `state_dict` hold at least as many values as a lower bound
+// on the size of the network `c` (with `ctc_outputs` > 0: a CTC head; `pretraining`: the
+// quantizer), checked before the network is built so that a small file cannot make the loader
+// allocate a huge model.
+void check_config_fits_weights(const model::Wav2Vec2Config& c, int64_t ctc_outputs, bool pretraining,
+                               const Value& state_dict, const std::string& where);
+
 // The LibriSpeech letter dictionary of the released fine-tuned models (32 rows: <s>, <pad>,
 // </s>, <unk>, |, E, T, A, O, N, ...), used when a 32-output model comes without one.
 data::Dictionary librispeech_letters();

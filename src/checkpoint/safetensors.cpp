@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "checkpoint/json_file.h"
 #include "checkpoint/mapped_file.h"
 #include "util/error.h"
 
@@ -32,40 +34,62 @@ Value load_safetensors(const std::string& path) {
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(data[i])) << (8 * i);
   if (n > data.size() - 8) throw Error(fmt::format("{}: header of {} bytes exceeds the file", path, n));
-  nlohmann::ordered_json header;
-  try {
-    header = nlohmann::ordered_json::parse(data.substr(8, n));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": bad safetensors header: " + e.what());
-  }
+  // Read in the order of the data (the file's header order is free), checked as the
+  // safetensors library checks: the data_offsets tile the data section exactly.
+  const nlohmann::ordered_json header = parse_json(data.substr(8, n), path + ": safetensors header");
   if (!header.is_object()) throw Error(path + ": safetensors header is not a JSON object");
   const std::string_view body = data.substr(8 + n);
-  Value result = Value::dict(true);
+  struct Entry {
+    std::string name;
+    torch::ScalarType dtype;
+    std::vector<int64_t> shape;
+    uint64_t begin, end;
+  };
+  std::vector<Entry> entries;
   for (const auto& [name, info] : header.items()) {
     if (name == "__metadata__") continue;
     const std::string where = path + ": tensor " + name;
     try {
-      torch::ScalarType dtype = dtype_of(info.at("dtype").get<std::string>(), where);
-      std::vector<int64_t> shape = info.at("shape").get<std::vector<int64_t>>();
+      Entry e{name, dtype_of(info.at("dtype").get<std::string>(), where), info.at("shape").get<std::vector<int64_t>>(), 0, 0};
       auto offsets = info.at("data_offsets").get<std::vector<uint64_t>>();
       if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > body.size())
         throw Error(fmt::format("{}: data_offsets outside the data section of {} bytes", where, body.size()));
+      e.begin = offsets[0];
+      e.end = offsets[1];
       uint64_t numel = 1;
-      for (int64_t s : shape) {
+      for (int64_t s : e.shape) {
         if (s < 0 || (s > 0 && numel > body.size() / static_cast<uint64_t>(s)))
-          throw Error(fmt::format("{}: shape [{}] does not fit the file", where, fmt::join(shape, ", ")));
+          throw Error(fmt::format("{}: shape [{}] does not fit the file", where, fmt::join(e.shape, ", ")));
         numel *= static_cast<uint64_t>(s);
       }
-      const uint64_t bytes = numel * c10::elementSize(dtype);
-      if (bytes != offsets[1] - offsets[0])
-        throw Error(fmt::format("{}: shape [{}] needs {} bytes, data_offsets span {}", where, fmt::join(shape, ", "),
-                                bytes, offsets[1] - offsets[0]));
-      torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dtype));
-      if (bytes) std::memcpy(t.data_ptr(), body.data() + offsets[0], bytes);
-      result.set(name, Value::tensor(t));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(where + ": bad header entry: " + e.what());
+      const uint64_t bytes = numel * c10::elementSize(e.dtype);
+      if (bytes != e.end - e.begin)
+        throw Error(fmt::format("{}: shape [{}] needs {} bytes, data_offsets span {}", where, fmt::join(e.shape, ", "),
+                                bytes, e.end - e.begin));
+      entries.push_back(std::move(e));
+    } catch (const nlohmann::json::exception& ex) {
+      throw Error(where + ": bad header entry: " + ex.what());
     }
+  }
+  std::vector<const Entry*> by_offset;
+  for (const Entry& e : entries) by_offset.push_back(&e);
+  std::stable_sort(by_offset.begin(), by_offset.end(), [](const Entry* a, const Entry* b) {
+    return std::make_pair(a->begin, a->end) < std::make_pair(b->begin, b->end);
+  });
+  uint64_t covered = 0;
+  for (const Entry* e : by_offset) {
+    if (e->begin != covered)
+      throw Error(fmt::format("{}: tensor {}: data_offsets [{}, {}] {} the previous tensor's end {}", path, e->name,
+                              e->begin, e->end, e->begin < covered ? "overlap" : "leave a gap after", covered));
+    covered = e->end;
+  }
+  if (covered != body.size())
+    throw Error(fmt::format("{}: tensors cover {} of the {} data bytes after the header", path, covered, body.size()));
+  Value result = Value::dict(true);
+  for (const Entry& e : entries) {
+    torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(e.dtype));
+    if (e.end > e.begin) std::memcpy(t.data_ptr(), body.data() + e.begin, e.end - e.begin);
+    result.as_dict().items.emplace_back(Value::string(e.name), Value::tensor(t));  // names are unique
   }
   return result;
 }

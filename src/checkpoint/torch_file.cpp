@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "checkpoint/mapped_file.h"
+#include "checkpoint/omegaconf.h"
 #include "checkpoint/pickle.h"
 #include "checkpoint/zip.h"
 #include "util/error.h"
@@ -164,6 +165,7 @@ Value load_torch_file(const std::string& path) {
   } else {
     throw Error(path + ": not a PyTorch file (neither a zip archive nor the legacy magic number)");
   }
+  v = plain_omegaconf(v);
   check_tree(v, path);
   return v;
 }

@@ -224,6 +224,9 @@ bool equal(const Value& a, const Value& b) {
     case K::Dict: {
       const Dict &x = a.as_dict(), &y = b.as_dict();
       if (x.items.size() != y.items.size()) return false;
+      // No attributes and an empty attribute dict are the same Python object state.
+      auto no_attrs = [](const Dict& d) { return !d.attrs || (d.attrs->is(K::Dict) && d.attrs->as_dict().items.empty()); };
+      if (no_attrs(x) != no_attrs(y) || (!no_attrs(x) && !equal(*x.attrs, *y.attrs))) return false;
       for (size_t i = 0; i < x.items.size(); ++i)
         if (!equal(x.items[i].first, y.items[i].first) || !equal(x.items[i].second, y.items[i].second))
           return false;
@@ -315,6 +318,7 @@ void for_each_child(const Value& v, F&& f) {
       f(k);
       f(x);
     }
+    if (v.as_dict().attrs) f(*v.as_dict().attrs);
   } else if (v.is(K::Object)) {
     f(*v.as_object().args);
     f(*v.as_object().state);
@@ -353,7 +357,10 @@ void release_tree(const std::vector<Value>& roots) {
   }
   for (Value& v : all) {
     if (v.is(Value::Kind::List) || v.is(Value::Kind::Tuple)) v.items().clear();
-    else if (v.is(Value::Kind::Dict)) v.as_dict().items.clear();
+    else if (v.is(Value::Kind::Dict)) {
+      v.as_dict().items.clear();
+      v.as_dict().attrs.reset();
+    }
     else if (v.is(Value::Kind::Object)) {
       *v.as_object().args = Value();
       *v.as_object().state = Value();

@@ -20,10 +20,13 @@ class Value;
 using List = std::vector<Value>;
 
 // Insertion-ordered mapping; `ordered` records that it was a collections.OrderedDict so that a
-// re-saved file keeps the class Python code expects for state dicts.
+// re-saved file keeps the class Python code expects for state dicts. `attrs` holds instance
+// attributes pickle's BUILD set on an OrderedDict (module.state_dict()'s `_metadata` with the
+// module versions): a dict Value, or null when there are none; kept so a re-save keeps them.
 struct Dict {
   std::vector<std::pair<Value, Value>> items;
   bool ordered = false;
+  std::shared_ptr<Value> attrs;
 };
 
 // An instance of a class the tree has no kind for. `args` are the constructor (REDUCE/NEWOBJ)

@@ -96,7 +96,9 @@ ZipReader::ZipReader(std::string_view archive, std::string name) : archive_(arch
     e.size = csize;
     if (e.method == 0 && csize != usize) throw fail("stored entry " + entry + " has different sizes");
     need(e.offset, e.size, ("data of entry " + entry).c_str());
-    if (entries_.emplace(entry, e).second) names_.push_back(entry);
+    // Readers disagree on which of two same-named entries counts: such a file is ambiguous.
+    if (!entries_.emplace(entry, e).second) throw fail("entry " + entry + " appears twice");
+    names_.push_back(entry);
     p += 46 + name_len + extra_len + comment_len;
   }
 }

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "checkpoint/helpers.h"
 #include "checkpoint/huggingface.h"
@@ -133,6 +134,111 @@ TEST(ModelImport, HuggingFacePretrainingBin) {
   expect_parity(m, "hf_pretrain");
 }
 
+TEST(ModelImport, Fairseq2020PretrainingArgsFp16) {
+  LoadedModel m = load_model(models() + "/fairseq_pretrain_args.pt");
+  EXPECT_EQ(m.kind, ModelKind::kPretraining);
+  EXPECT_EQ(m.format, "fairseq (args)");
+  EXPECT_EQ(m.config.latent_temp[1], 0.5);
+  expect_parity(m, "fairseq_pretrain_args");
+  // fairseq's saved layout around the model: FP16Optimizer state (loss scale) and meters.
+  LoadOptions resume;
+  resume.keep_optimizer_state = true;
+  Value tree = load_model(models() + "/fairseq_pretrain_args.pt", resume).checkpoint;
+  EXPECT_EQ(tree.at("last_optimizer_state.loss_scale").as_double(), 128.0);
+  EXPECT_EQ(tree.at("optimizer_history").items()[0].get("optimizer_name").as_string(), "FP16Optimizer");
+}
+
+// fairseq of 2020-10..2021-03 pickled cfg as an omegaconf DictConfig (cyclic through _parent
+// links); it reads as the plain dicts later fairseq saves.
+TEST(ModelImport, FairseqHydraDictConfig) {
+  LoadedModel m = load_model(models() + "/fairseq_pretrain_dictconfig.pt");
+  EXPECT_EQ(m.format, "fairseq (cfg)");
+  EXPECT_EQ(m.kind, ModelKind::kPretraining);
+  EXPECT_EQ(m.config.extractor_mode, "layer_norm");
+  EXPECT_TRUE(m.config.layer_norm_first);
+  EXPECT_TRUE(m.config.normalize);  // task.normalize, a BooleanNode
+  EXPECT_EQ(m.config.latent_temp[2], 0.999995);  // a ListConfig of FloatNodes
+  expect_parity(m, "fairseq_pretrain_dictconfig");
+  Value tree = load_torch_file(models() + "/fairseq_pretrain_dictconfig.pt");
+  EXPECT_TRUE(tree.at("cfg.task.labels").is_none());
+  EXPECT_EQ(tree.at("cfg.common.log_format").as_string(), "json");
+}
+
+// The state dicts inside real files are module.state_dict() OrderedDicts carrying `_metadata`
+// (module versions); they are kept as attributes and written back.
+TEST(ModelImport, StateDictMetadataIsKept) {
+  Value tree = load_torch_file(models() + "/fairseq_ctc_cfg.pt");
+  const Dict& sd = tree.get("model").as_dict();
+  EXPECT_TRUE(sd.ordered);
+  ASSERT_TRUE(sd.attrs);
+  const Value& meta = sd.attrs->get("_metadata");
+  EXPECT_EQ(meta.get("").get("version").as_int(), 1);
+  EXPECT_TRUE(meta.has("w2v_encoder.w2v_model.encoder.layers.1.fc2"));
+}
+
+TEST(ModelImport, HuggingFaceShardedSafetensorsFp16) {
+  LoadedModel m = load_model(models() + "/hf_ctc_sharded_st");
+  EXPECT_EQ(m.kind, ModelKind::kCtc);
+  expect_parity(m, "hf_ctc_sharded_st");
+  EXPECT_EQ(m.dictionary->symbol(4), "|");
+}
+
+TEST(ModelImport, HuggingFaceShardedBinFp16) {
+  LoadedModel m = load_model(models() + "/hf_pretrain_sharded_bin");
+  EXPECT_EQ(m.kind, ModelKind::kPretraining);
+  expect_parity(m, "hf_pretrain_sharded_bin");
+}
+
+// A copy of a sharded directory with its index text edited by `edit` (and a shard removed when
+// `drop` is set): the error names the index or shard and the tensor.
+std::string sharded_error(const std::string& src, const std::string& index,
+                          const std::function<void(std::string&)>& edit, const std::string& drop = "") {
+  static int n = 0;
+  const std::string dir = scratch_dir() + "/sharded_" + std::to_string(n++);
+  std::filesystem::copy(models() + "/" + src, dir, std::filesystem::copy_options::recursive);
+  std::ifstream in(dir + "/" + index);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  edit(text);
+  std::ofstream(dir + "/" + index, std::ios::trunc) << text;
+  if (!drop.empty()) std::filesystem::remove(dir + "/" + drop);
+  return error_of([&] { load_model(dir); });
+}
+
+void replace_once(std::string& s, const std::string& from, const std::string& to) {
+  size_t at = s.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  s.replace(at, from.size(), to);
+}
+
+TEST(ModelImport, ShardedCheckpointErrors) {
+  const std::string st = "model.safetensors.index.json", bin = "pytorch_model.bin.index.json";
+  auto nothing = [](std::string&) {};
+  std::string e = sharded_error("hf_ctc_sharded_st", st, nothing, "model-00002-of-00003.safetensors");
+  EXPECT_NE(e.find(st + ": shard 'model-00002-of-00003.safetensors' (holding '"), std::string::npos) << e;
+  EXPECT_NE(e.find("is missing"), std::string::npos) << e;
+
+  // A tensor the index does not list, one listed under the wrong shard, one listed twice.
+  const std::string lm = "\"lm_head.weight\": \"model-00003-of-00003.safetensors\",";
+  e = sharded_error("hf_ctc_sharded_st", st, [&](std::string& s) { replace_once(s, lm, ""); });
+  EXPECT_NE(e.find("model-00003-of-00003.safetensors: tensor 'lm_head.weight' is not mapped to this shard by"),
+            std::string::npos) << e;
+  EXPECT_NE(e.find("(it is not in the index)"), std::string::npos) << e;
+  e = sharded_error("hf_ctc_sharded_st", st, [&](std::string& s) {
+    replace_once(s, lm, "\"lm_head.weight\": \"model-00001-of-00003.safetensors\",");
+  });
+  EXPECT_NE(e.find(st + ": tensor 'lm_head.weight' is mapped to shard 'model-00001-of-00003.safetensors', which does not contain it"),
+            std::string::npos) << e;
+  e = sharded_error("hf_ctc_sharded_st", st, [&](std::string& s) { replace_once(s, lm, lm + lm); });
+  EXPECT_NE(e.find(st + ": key 'lm_head.weight' appears twice in one object"), std::string::npos) << e;
+  // A shard path outside the directory is refused before anything is opened.
+  e = sharded_error("hf_pretrain_sharded_bin", bin, [&](std::string& s) {
+    replace_once(s, "\"pytorch_model-00001-of-00003.bin\"", "\"../pytorch_model-00001-of-00003.bin\"");
+  });
+  EXPECT_NE(e.find("shard '../pytorch_model-00001-of-00003.bin' is not a file name in"), std::string::npos) << e;
+  e = sharded_error("hf_pretrain_sharded_bin", bin, [&](std::string& s) { s = "{\"metadata\": {}}"; });
+  EXPECT_NE(e.find(bin + ": expected an object with a \"weight_map\" object"), std::string::npos) << e;
+}
+
 TEST(ModelImport, DictionaryOption) {
   const std::string good = scratch_dir() + "/dict10.txt", bad = scratch_dir() + "/dict5.txt";
   {
@@ -187,7 +293,8 @@ TEST(ModelImport, StateDictErrorsNameKeysAndShapes) {
 // save_model -> load_model is exact, and Python (torch.load + torchaudio with import_fairseq's
 // key mapping) computes the same outputs from our file.
 TEST(ModelSave, RoundTripAndPythonReadsIt) {
-  for (const char* name : {"fairseq_ctc_args", "fairseq_ctc_cfg", "fairseq_pretrain"}) {
+  for (const char* name : {"fairseq_ctc_args", "fairseq_ctc_cfg", "fairseq_pretrain", "fairseq_pretrain_args",
+                           "fairseq_pretrain_dictconfig"}) {
     SCOPED_TRACE(name);
     LoadedModel m = load_model(models() + "/" + name + ".pt");
     const std::string out = scratch_dir() + "/saved_" + name + ".pt";

@@ -9,7 +9,8 @@
                                      file whose data_offsets exceed its data.
   ckpt_fixtures.py seeds DIR         writes small real-shaped seed files for the fuzz harnesses:
                                      DIR/torch_file/ (zip, legacy, protocols 2-5, state_dict with
-                                     _metadata, fairseq-shaped dict) and DIR/safetensors/.
+                                     _metadata, fairseq-shaped dict), DIR/safetensors/ and
+                                     DIR/hf_json/ (config.json and a sharded index, mode byte first).
   ckpt_fixtures.py compare A B ...   torch.load each pair and check they hold the same tree
                                      (types, values, tensor dtype/shape/stride/offset/values,
                                      storage sharing); exit 1 with a message on difference.
@@ -26,6 +27,9 @@ import zipfile
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ckpt_layouts as layouts  # noqa: E402
 
 
 def sample():
@@ -123,6 +127,13 @@ class Rebuild:
         return rebuild(*self.args)
 
 
+def bare_issue13():
+    """Issue 13's reproducer: an OrderedDict with _metadata set by hand."""
+    sd = collections.OrderedDict(a=torch.zeros(2))
+    sd._metadata = {"": {"version": 1}}
+    return sd
+
+
 def make(out):
     os.makedirs(out, exist_ok=True)
     obj = sample()
@@ -135,6 +146,13 @@ def make(out):
     write_zip(os.path.join(out, "zip64.pt"), zip_entries(os.path.join(out, "by_path.pt")), force_zip64=True)
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(describe(obj), f)
+    # module.state_dict(): an OrderedDict carrying _metadata (pickled as BUILD on the dict), as in
+    # every real checkpoint; and issue 13's reproducer.
+    torch.manual_seed(3)
+    sd = torch.nn.Sequential(torch.nn.Conv1d(1, 2, 3), torch.nn.GroupNorm(2, 2), torch.nn.Linear(4, 3)).state_dict()
+    torch.save(sd, os.path.join(out, "state_dict.pt"))
+    torch.save(sd, os.path.join(out, "state_dict_legacy.pt"), _use_new_zipfile_serialization=False)
+    torch.save(bare_issue13(), os.path.join(out, "issue13_sd.pt"))
 
     # Hostile files: each must give a clear error, never a crash or a huge allocation.
     hostile = os.path.join(out, "hostile")
@@ -169,28 +187,32 @@ def make(out):
         bad[z64 + 48:z64 + 56] = struct.pack("<Q", len(good) + 1000)
     with open(os.path.join(hostile, "bad_cd_offset.pt"), "wb") as f:
         f.write(bytes(bad))
+    pkl = dict(zip_entries(os.path.join(out, "by_path.pt")))["by_path/data.pkl"]
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile's "Duplicate name" warning: that is the point
+        write_zip(os.path.join(hostile, "duplicate_entry.pt"),
+                  [("archive/data.pkl", b"\x80\x02N."), ("archive/data.pkl", pkl), ("archive/version", b"3\n")])
+    # Valid but large: 200 000 distinct keys in one dict, then key 5 again (it replaces the value),
+    # which a scan per key for repeats would take minutes over.
+    many = bytearray(b"\x80\x02}(")
+    for i in range(200000):
+        many += b"J" + struct.pack("<i", i) + b"K\x01"
+    many += b"J" + struct.pack("<i", 5) + b"K\x02u."
+    write_zip(os.path.join(out, "many_keys.pt"), [("archive/data.pkl", bytes(many)), ("archive/version", b"3\n")])
     legacy = open(os.path.join(out, "legacy.pt"), "rb").read()
     with open(os.path.join(hostile, "legacy_truncated.pt"), "wb") as f:
         f.write(legacy[:-10])
 
 
-SAFETENSORS_DTYPES = {torch.float32: ("F32", "Float"), torch.float16: ("F16", "Half"),
-                      torch.bfloat16: ("BF16", "BFloat16"), torch.int64: ("I64", "Long"),
-                      torch.float64: ("F64", "Double"), torch.int32: ("I32", "Int"), torch.uint8: ("U8", "Byte")}
+# c10's names of the dtypes the safetensors fixture holds (what the C++ test compares).
+C10_NAMES = {torch.float32: "Float", torch.float16: "Half", torch.bfloat16: "BFloat16", torch.int64: "Long",
+             torch.float64: "Double", torch.int32: "Int", torch.uint8: "Byte"}
 
 
-def write_safetensors(path, tensors, corrupt=False):
-    header, blobs, pos = {"__metadata__": {"format": "pt"}}, [], 0
-    for name, t in tensors.items():
-        data = t.contiguous().view(torch.uint8).numpy().tobytes() if t.numel() else b""
-        end = pos + len(data) + (1000 if corrupt else 0)
-        header[name] = {"dtype": SAFETENSORS_DTYPES[t.dtype][0], "shape": list(t.shape), "data_offsets": [pos, end]}
-        blobs.append(data)
-        pos += len(data)
-    text = json.dumps(header).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+def write_safetensors(path, tensors, offset_slack=0):
+    """As safetensors.torch.save_file(tensors, path, metadata={"format": "pt"}) writes it."""
+    layouts.write_safetensors(path, tensors, metadata={"format": "pt"}, offset_slack=offset_slack)
 
 
 def make_safetensors(out):
@@ -200,9 +222,9 @@ def make_safetensors(out):
                "i": torch.tensor([1, -2, 2**40]), "d": torch.randn(1).double(), "n": torch.tensor([3], dtype=torch.int32),
                "u": torch.tensor([0, 255], dtype=torch.uint8), "e": torch.zeros(0, 2)}
     write_safetensors(os.path.join(out, "model.safetensors"), tensors)
-    write_safetensors(os.path.join(out, "bad_offsets.safetensors"), {"w": torch.randn(3)}, corrupt=True)
+    write_safetensors(os.path.join(out, "bad_offsets.safetensors"), {"w": torch.randn(3)}, offset_slack=1000)
     with open(os.path.join(out, "expected.json"), "w") as f:
-        json.dump({k: {"shape": list(t.shape), "dtype": SAFETENSORS_DTYPES[t.dtype][1],
+        json.dump({k: {"shape": list(t.shape), "dtype": C10_NAMES[t.dtype],
                        "values": [float(x) for x in t.double().flatten().tolist()]} for k, t in tensors.items()}, f)
 
 
@@ -224,10 +246,29 @@ def make_seeds(out):
     small = {k: v for k, v in sample().items() if k not in ("nested", "ns")}
     torch.save(small, os.path.join(d, "sample_proto5.pt"), pickle_protocol=5)
     torch.save(small, os.path.join(d, "sample_legacy.pt"), _use_new_zipfile_serialization=False)
+    torch.save(bare_issue13(), os.path.join(d, "issue13_sd.pt"))
     s = os.path.join(out, "safetensors")
     os.makedirs(s, exist_ok=True)
     write_safetensors(os.path.join(s, "model.safetensors"), dict(sd))
     write_safetensors(os.path.join(s, "fp16.safetensors"), {k: v.half() for k, v in sd.items()})
+    # hf_json: first byte 0 = config.json, 1 = model.safetensors.index.json (fuzz_hf_json.cpp).
+    h = os.path.join(out, "hf_json")
+    os.makedirs(h, exist_ok=True)
+    tmp = os.path.join(out, "hf_tmp")
+    config = {"architectures": ["Wav2Vec2ForCTC"], "model_type": "wav2vec2", "feat_extract_norm": "layer",
+              "conv_dim": [32, 32], "conv_kernel": [10, 3], "conv_stride": [5, 2], "conv_bias": True,
+              "hidden_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64,
+              "num_conv_pos_embeddings": 8, "num_conv_pos_embedding_groups": 4, "do_stable_layer_norm": True,
+              "vocab_size": 12, "layer_norm_eps": 1e-5, "hidden_act": "gelu", "feat_extract_activation": "gelu"}
+    tensors = collections.OrderedDict((k, torch.zeros(2)) for k in "abc")
+    layouts.save_pretrained(tmp, config, tensors, safe_serialization=True, max_shard_size=16)
+    with open(os.path.join(h, "config.json"), "wb") as f:
+        f.write(b"\x00" + open(os.path.join(tmp, "config.json"), "rb").read())
+    with open(os.path.join(h, "index.json"), "wb") as f:
+        f.write(b"\x01" + open(os.path.join(tmp, "model.safetensors.index.json"), "rb").read())
+    for name in os.listdir(tmp):
+        os.remove(os.path.join(tmp, name))
+    os.rmdir(tmp)
 
 
 def same(a, b, path, ptr_a, ptr_b):
@@ -259,6 +300,8 @@ def same(a, b, path, ptr_a, ptr_b):
         for i, (x, y) in enumerate(zip(a, b)):
             same(x, y, "%s[%d]" % (path, i), ptr_a, ptr_b)
     elif isinstance(a, dict):
+        if getattr(a, "__dict__", {}) != getattr(b, "__dict__", {}):
+            fail("attributes %r vs %r" % (getattr(a, "__dict__", {}), getattr(b, "__dict__", {})))
         if list(a.keys()) != list(b.keys()):
             fail("keys %s vs %s" % (list(a.keys()), list(b.keys())))
         for k in a:

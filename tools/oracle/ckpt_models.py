@@ -7,14 +7,25 @@ check that importing gives the same network.
 
   ckpt_models.py make OUT      writes OUT/input.pt and, for each case, the checkpoint plus
                                OUT/expected_<case>.pt = {"output": tensor, "vocab": int}
-     fairseq_ctc_args.pt   2020 layout: args Namespace with nested w2v_args, fp16 weights,
-                           legacy (pre-1.6) serialization, 32 outputs (no dictionary inside)
-     fairseq_ctc_cfg.pt    hydra cfg dicts, layer_norm extractor, conv bias, pre-LN,
+   Every model is module.state_dict() (an OrderedDict with _metadata) in the layout the real
+   tool saves (ckpt_layouts.py):
+     fairseq_ctc_args.pt   2020 layout: args Namespace with nested w2v_args, fp16 weights and
+                           FP16Optimizer state, legacy (pre-1.6) serialization, 32 outputs
+                           (no dictionary inside)
+     fairseq_pretrain_args.pt  2020 pre-training checkpoint (wav2vec_small.pt layout), fp16
+     fairseq_ctc_cfg.pt    hydra cfg dicts, layer_norm extractor, conv bias, pre-LN, fp16,
                            parametrized weight norm, task_state.target_dictionary object
-     fairseq_pretrain.pt   hydra pre-training model (quantizer, project_q, final_proj);
+     fairseq_pretrain.pt   hydra pre-training model (quantizer, project_q, final_proj), fp32;
                            output = encoder features
-     hf_ctc/               HuggingFace Wav2Vec2ForCTC: model.safetensors, vocab.json
-     hf_pretrain/          HuggingFace Wav2Vec2ForPreTraining: pytorch_model.bin
+     fairseq_pretrain_dictconfig.pt  hydra pre-training checkpoint whose cfg is an omegaconf
+                           DictConfig (fairseq 2020-10..2021-03), layer_norm extractor, pre-LN
+     hf_ctc/               save_pretrained of Wav2Vec2ForCTC: model.safetensors, vocab.json
+     hf_pretrain/          save_pretrained of Wav2Vec2ForPreTraining: pytorch_model.bin
+     hf_ctc_sharded_st/    Wav2Vec2ForCTC in fp16, sharded safetensors
+                           (model.safetensors.index.json + model-0000k-of-0000n.safetensors)
+     hf_pretrain_sharded_bin/  Wav2Vec2ForPreTraining in fp16, sharded torch files
+                           (pytorch_model.bin.index.json + pytorch_model-0000k-of-0000n.bin),
+                           pos_conv weight norm as torch 2 parametrizations
   ckpt_models.py check_fairseq FILE EXPECTED INPUT
                                torch.load a w2v-written checkpoint, rebuild it in torchaudio
                                via import_fairseq's own key mapping, compare outputs (1e-4)
@@ -35,7 +46,7 @@ import torchaudio
 from torchaudio.models.wav2vec2.utils import import_fairseq, import_huggingface
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ckpt_fixtures  # noqa: E402  (safetensors writer)
+import ckpt_layouts as layouts  # noqa: E402  (the layouts fairseq and transformers write)
 
 CONV = [(32, 10, 5), (32, 3, 2), (32, 3, 2)]
 CONV_EXPR = "[(32, 10, 5)] + [(32, 3, 2)] * 2"
@@ -152,7 +163,7 @@ def make(out):
 
     # 1. 2020 fine-tuned checkpoint: args Namespace, fp16 weights, legacy serialization.
     m = ta_model("group_norm", False, False, 32)
-    sd = fairseq_state(m, "group_norm", ctc=True, half=True)
+    sd = layouts.module_state_dict(fairseq_state(m, "group_norm", ctc=True, half=True))
     w2v_args = argparse.Namespace(arch="wav2vec2", task="audio_pretraining", normalize=False,
                                   latent_temp="(2,0.5,0.999995)", **w2v_model_args("group_norm", False, False))
     args = argparse.Namespace(arch="wav2vec_ctc", task="audio_pretraining", criterion="ctc", normalize=False,
@@ -162,18 +173,26 @@ def make(out):
                               mask_channel_length=64, layerdrop=0.1, feature_grad_mult=0.0,
                               freeze_finetune_updates=10000, fp16=True, lr=[5e-05])
     import numpy as np
-    ckpt = {"args": args, "model": sd,
-            "optimizer_history": [{"criterion_name": "CtcCriterion", "optimizer_name": "FairseqAdam",
-                                   "lr_scheduler_state": {"best": 3.2}, "num_updates": 20000}],
-            "extra_state": {"metrics": {}, "val_loss": np.float64(3.2), "train_iterator": {"epoch": 5}},
-            "last_optimizer_state": {"state": {}, "param_groups": [{"lr": 1e-5}]}}
+    ckpt = layouts.fairseq_args_checkpoint(args, sd, "CtcCriterion", 20000, fp16=True)
+    ckpt["extra_state"]["val_loss"] = np.float64(3.2)  # fairseq logs numpy scalars
     torch.save(ckpt, os.path.join(out, "fairseq_ctc_args.pt"), _use_new_zipfile_serialization=False)
     m.half().float()  # the reference computes with the fp16-rounded weights
     expect("fairseq_ctc_args", run(m, source), 32)
 
+    # 1b. 2020 pre-training checkpoint (wav2vec_small.pt): args Namespace, fp16.
+    m = ta_model("group_norm", False, False, None)
+    sd = layouts.module_state_dict(fairseq_state(m, "group_norm", ctc=False, half=True))
+    args = argparse.Namespace(arch="wav2vec2", task="audio_pretraining", criterion="wav2vec", normalize=False,
+                              latent_temp="(2,0.5,0.999995)", fp16=True, max_update=400000,
+                              **w2v_model_args("group_norm", False, False))
+    torch.save(layouts.fairseq_args_checkpoint(args, sd, "Wav2vecCriterion", 400000, fp16=True),
+               os.path.join(out, "fairseq_pretrain_args.pt"))
+    m.half().float()
+    expect("fairseq_pretrain_args", run(m, source), 0)
+
     # 2. hydra fine-tuned checkpoint with parametrized weight norm and a target dictionary.
     m = ta_model("layer_norm", True, True, 10)
-    sd = fairseq_state(m, "layer_norm", ctc=True)
+    sd = fairseq_state(m, "layer_norm", ctc=True, half=True)
     for k in list(sd):
         if k.endswith("pos_conv.0.weight_g"):
             sd[k.replace("weight_g", "parametrizations.weight.original0")] = sd.pop(k)
@@ -192,23 +211,43 @@ def make(out):
            "task": {"_name": "audio_finetuning", "data": "/data", "labels": "ltr", "normalize": True},
            "criterion": {"_name": "ctc", "zero_infinity": True}, "optimizer": {"_name": "adam", "adam_betas": "(0.9,0.98)"}}
     symbols = ["<s>", "<pad>", "</s>", "<unk>", "|", "E", "T", "A", "O", "N"]
-    ckpt = {"args": None, "cfg": cfg, "model": sd, "optimizer_history": [], "extra_state": {"epoch": 1},
-            "task_state": {"target_dictionary": fake_fairseq_dictionary(symbols)}}
+    ckpt = layouts.fairseq_cfg_checkpoint(cfg, layouts.module_state_dict(sd), "CtcCriterion", 13000, fp16=True,
+                                          task_state={"target_dictionary": fake_fairseq_dictionary(symbols)})
     with open(os.path.join(out, "fairseq_ctc_cfg.pt"), "wb") as f:
         torch.save(ckpt, f)
+    m.half().float()
     expect("fairseq_ctc_cfg", run(m, source), 10)
 
     # 3. hydra pre-training checkpoint.
     m = ta_model("group_norm", False, False, None)
-    sd = fairseq_state(m, "group_norm", ctc=False)
+    sd = layouts.module_state_dict(fairseq_state(m, "group_norm", ctc=False))
     cfg = {"model": dict(_name="wav2vec2", latent_temp=[2.0, 0.5, 0.999995], **w2v_model_args("group_norm", False, False)),
            "task": {"_name": "audio_pretraining", "normalize": False}}
-    torch.save({"args": None, "cfg": cfg, "model": sd, "optimizer_history": [], "extra_state": {}},
+    torch.save(layouts.fairseq_cfg_checkpoint(cfg, sd, "Wav2vecCriterion", 400000, fp16=False),
                os.path.join(out, "fairseq_pretrain.pt"))
     expect("fairseq_pretrain", run(m, source), 0)
 
-    # 4./5. HuggingFace directories (names = torchaudio's with the wav2vec2. prefix, spec 9.4/9.5).
-    for name, mode, pre_ln, ctc in (("hf_ctc", "layer_norm", True, True), ("hf_pretrain", "group_norm", False, False)):
+    # 3b. The same layout from fairseq of 2020-10..2021-03, which pickled cfg as an omegaconf
+    # DictConfig (nodes with _parent back-references) instead of plain containers.
+    from omegaconf import OmegaConf
+    m = ta_model("layer_norm", True, True, None)
+    sd = layouts.module_state_dict(fairseq_state(m, "layer_norm", ctc=False))
+    cfg = OmegaConf.create({"common": {"fp16": False, "log_format": "json"},
+                            "model": dict(_name="wav2vec2", latent_temp=[2.0, 0.5, 0.999995],
+                                          **w2v_model_args("layer_norm", True, True)),
+                            "task": {"_name": "audio_pretraining", "normalize": True, "labels": None}})
+    ckpt = layouts.fairseq_cfg_checkpoint(cfg, sd, "Wav2vecCriterion", 150000, fp16=False)
+    del ckpt["criterion"], ckpt["task_state"]  # save_state of that time wrote neither
+    torch.save(ckpt, os.path.join(out, "fairseq_pretrain_dictconfig.pt"))
+    expect("fairseq_pretrain_dictconfig", run(m, source), 0)
+
+    # 4.-7. HuggingFace directories as save_pretrained writes them (names = torchaudio's with
+    # the wav2vec2. prefix, spec 9.4/9.5).
+    for name, mode, pre_ln, ctc, half, safe, sharded in (
+            ("hf_ctc", "layer_norm", True, True, False, True, False),
+            ("hf_pretrain", "group_norm", False, False, False, False, False),
+            ("hf_ctc_sharded_st", "layer_norm", True, True, True, True, True),
+            ("hf_pretrain_sharded_bin", "group_norm", False, False, True, False, True)):
         m = ta_model(mode, mode == "layer_norm", pre_ln, 12 if ctc else None)
         hf = collections.OrderedDict()
         for k, v in m.state_dict().items():
@@ -229,8 +268,16 @@ def make(out):
             hf["project_q.bias"] = torch.randn(24)
             hf["project_hid.weight"] = torch.randn(24, D)
             hf["project_hid.bias"] = torch.randn(24)
+        if sharded and not ctc:  # transformers on torch >= 2.1 saves weight norm as parametrizations
+            for k in list(hf):
+                for old, new in (("weight_g", "parametrizations.weight.original0"),
+                                 ("weight_v", "parametrizations.weight.original1")):
+                    if k.endswith("pos_conv_embed.conv." + old):
+                        hf[k[:-len(old)] + new] = hf.pop(k)
+        if half:
+            hf = collections.OrderedDict((k, v.half()) for k, v in hf.items())
+            m.half().float()
         d = os.path.join(out, name)
-        os.makedirs(d, exist_ok=True)
         config = {"architectures": ["Wav2Vec2ForCTC" if ctc else "Wav2Vec2ForPreTraining"], "model_type": "wav2vec2",
                   "feat_extract_norm": "layer" if mode == "layer_norm" else "group", "feat_extract_activation": "gelu",
                   "conv_dim": [c[0] for c in CONV], "conv_kernel": [c[1] for c in CONV],
@@ -241,17 +288,15 @@ def make(out):
                   "attention_dropout": 0.1, "activation_dropout": 0.0, "feat_proj_dropout": 0.0, "layerdrop": 0.1,
                   "final_dropout": 0.0, "num_codevectors_per_group": 8, "num_codevector_groups": 2,
                   "codevector_dim": 16, "proj_codevector_dim": 24, "vocab_size": 12, "pad_token_id": 0}
-        with open(os.path.join(d, "config.json"), "w") as f:
-            json.dump(config, f)
+        total = sum(v.numel() * v.element_size() for v in hf.values())
+        layouts.save_pretrained(d, config, layouts.module_state_dict(hf), safe_serialization=safe,
+                                max_shard_size=total // 2 if sharded else None)
         if ctc:
-            ckpt_fixtures.write_safetensors(os.path.join(d, "model.safetensors"), hf)
             vocab = ["<pad>", "<s>", "</s>", "<unk>", "|", "E", "T", "A", "O", "N", "I", "H"]
             with open(os.path.join(d, "vocab.json"), "w") as f:
-                json.dump({s: i for i, s in enumerate(vocab)}, f)
+                f.write(json.dumps({s: i for i, s in enumerate(vocab)}, indent=2, sort_keys=True) + "\n")
             with open(os.path.join(d, "preprocessor_config.json"), "w") as f:
-                json.dump({"do_normalize": True, "sampling_rate": 16000}, f)
-        else:
-            torch.save(hf, os.path.join(d, "pytorch_model.bin"))
+                f.write(json.dumps({"do_normalize": True, "sampling_rate": 16000}, indent=2, sort_keys=True) + "\n")
         expect(name, run(m, source), 12 if ctc else 0)
 
 

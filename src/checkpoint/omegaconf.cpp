@@ -1,0 +1,110 @@
+#include "checkpoint/omegaconf.h"
+
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace w2v::ckpt {
+
+namespace {
+
+using K = Value::Kind;
+
+class Converter {
+ public:
+  // Returns the converted value; `changed` tells whether it differs from v.
+  Value convert(const Value& v, bool& changed, size_t depth) {
+    changed = false;
+    const void* id = identity(v);
+    if (!id || depth > kMaxDepth || active_.count(id)) return v;
+    if (auto it = done_.find(id); it != done_.end()) {
+      changed = it->second.second;
+      return it->second.first;
+    }
+    active_.insert(id);
+    Value out = v.is(K::Object) ? object(v, changed, depth) : container(v, changed, depth);
+    active_.erase(id);
+    done_.emplace(id, std::make_pair(out, changed));
+    return out;
+  }
+
+ private:
+  static constexpr size_t kMaxDepth = 1000;
+
+  static const void* identity(const Value& v) {
+    if (v.is(K::List) || v.is(K::Tuple)) return &v.items();
+    if (v.is(K::Dict)) return &v.as_dict();
+    if (v.is(K::Object)) return &v.as_object();
+    return nullptr;
+  }
+
+  Value container(const Value& v, bool& changed, size_t depth) {
+    if (v.is(K::Dict)) {
+      Value out = Value::dict(v.as_dict().ordered);
+      out.as_dict().attrs = v.as_dict().attrs;
+      for (const auto& [k, x] : v.as_dict().items) {
+        bool c = false;
+        Value y = convert(x, c, depth + 1);
+        changed |= c;
+        out.as_dict().items.emplace_back(k, std::move(y));
+      }
+      return changed ? out : v;
+    }
+    List items;
+    for (const Value& x : v.items()) {
+      bool c = false;
+      items.push_back(convert(x, c, depth + 1));
+      changed |= c;
+    }
+    if (!changed) return v;
+    return v.is(K::List) ? Value::list(std::move(items)) : Value::tuple(std::move(items));
+  }
+
+  Value object(const Value& v, bool& changed, size_t depth) {
+    const Object& o = v.as_object();
+    const bool config = o.module == "omegaconf.dictconfig" || o.module == "omegaconf.listconfig";
+    if (!config && o.module != "omegaconf.nodes") {
+      // Another class (argparse.Namespace, ...): its state may hold configs.
+      bool c = false;
+      Value state = convert(*o.state, c, depth + 1);
+      if (!c) return v;
+      changed = true;
+      return Value::object(o.module, o.name, *o.args, std::move(state), o.newobj);
+    }
+    changed = true;
+    replaced_.push_back(v);
+    const Value* inner = o.state->find(config ? "_content" : "_val");
+    if (!inner) return Value();  // a node without a value: None, as omegaconf reads it
+    bool c = false;
+    Value out = convert(*inner, c, depth + 1);
+    // An enum value (EnumNode) is pickled as a call cls(value): keep the value.
+    if (!config && out.is(K::Object) && out.as_object().args->is(K::Tuple) &&
+        out.as_object().args->items().size() == 1 && out.as_object().state->is_none())
+      return out.as_object().args->items()[0];
+    return out;
+  }
+
+  // The `_parent` links make omegaconf objects cycles that shared ownership never frees: once
+  // the plain tree is built, their state is dropped (the plain tree holds only their contents).
+ public:
+  ~Converter() {
+    for (Value& v : replaced_) {
+      *v.as_object().state = Value();
+      *v.as_object().args = Value();
+    }
+  }
+
+ private:
+  std::vector<Value> replaced_;
+  std::unordered_set<const void*> active_;
+  std::unordered_map<const void*, std::pair<Value, bool>> done_;
+};
+
+}  // namespace
+
+Value plain_omegaconf(const Value& root) {
+  bool changed = false;
+  return Converter().convert(root, changed, 0);
+}
+
+}  // namespace w2v::ckpt
