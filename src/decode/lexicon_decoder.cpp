@@ -217,7 +217,7 @@ DecodeResult LexiconDecoder::backtrack(const Hyp& final_hyp, const Emissions& e,
     }
     WordSpan w;
     w.word = word(word_at[t]);
-    set_span(w, first < 0 ? t : first, first < 0 ? t + 1 : end, r.path, e, lse);
+    set_span(w, first < 0 ? t : first, first < 0 ? t + 1 : end, r.path, tokens_.blank(), e, lse);
     r.words.push_back(std::move(w));
     segment = t + 1;
   }

@@ -12,7 +12,7 @@ namespace w2v::decode {
 
 // A decoded word. Frames are emission frames, end exclusive; seconds = frames × kFrameSeconds
 // (plus the caller's offset for chunked audio). confidence = exp(mean log posterior of the
-// path's tokens over [start_frame, end_frame)), in (0, 1].
+// path's tokens over the non-blank frames of [start_frame, end_frame)), in (0, 1].
 struct WordSpan {
   std::string word;
   int start_frame = 0, end_frame = 0;
@@ -41,8 +41,8 @@ std::vector<int> collapse_path(const std::vector<int>& path, int blank);
 std::vector<WordSpan> words_from_path(const std::vector<int>& path, const TokenSet& tokens, const Emissions& e,
                                       const std::vector<double>& lse);
 
-// Fills a word's times and confidence from its frame span.
-void set_span(WordSpan& w, int start_frame, int end_frame, const std::vector<int>& path, const Emissions& e,
+// Fills a word's times and confidence from its frame span (`blank`: the blank token's id).
+void set_span(WordSpan& w, int start_frame, int end_frame, const std::vector<int>& path, int blank, const Emissions& e,
               const std::vector<double>& lse);
 
 }  // namespace w2v::decode

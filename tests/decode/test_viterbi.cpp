@@ -77,5 +77,23 @@ TEST(Viterbi, WordTimesAndConfidence) {
   EXPECT_NEAR(r.words[0].confidence, std::exp(5.0) / (std::exp(5.0) + 9.0), 1e-6);
 }
 
+TEST(Viterbi, ConfidenceCountsTheWordsTokenFramesOnly) {
+  TokenSet tokens(kSymbols);
+  const int V = tokens.size();
+  // "AN" over frames [0, 3): A, an unsure blank (blank 1.0 vs N 0.9), N; then '|'.
+  const std::vector<std::string> path = {"A", "<s>", "N", "|"};
+  std::vector<float> data(path.size() * V, 0.f);
+  for (size_t t = 0; t < path.size(); ++t) data[t * V + tokens.index(path[t])] = 5.f;
+  data[1 * V + tokens.index("<s>")] = 1.0f;
+  data[1 * V + tokens.index("N")] = 0.9f;
+  Emissions e{data.data(), static_cast<int>(path.size()), V};
+  auto r = ViterbiDecoder(tokens).decode(e);
+  ASSERT_EQ(r.words.size(), 1u);
+  EXPECT_EQ(r.words[0].word, "AN");
+  EXPECT_EQ(r.words[0].end_frame, 3);
+  // The blank frame's low posterior does not count: the A and N frames' posterior.
+  EXPECT_NEAR(r.words[0].confidence, std::exp(5.0) / (std::exp(5.0) + V - 1), 1e-6);
+}
+
 }  // namespace
 }  // namespace w2v::decode
