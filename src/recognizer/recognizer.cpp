@@ -104,6 +104,21 @@ Transcript Recognizer::transcribe_file(const std::string& path) const {
   return decode(e.view(), static_cast<double>(info.frames) / info.sample_rate);
 }
 
+align::Alignment Recognizer::align(const float* samples, size_t n, int sample_rate, const std::string& transcript,
+                                   const align::AlignOptions& options, const std::string& transcript_name) const {
+  align::AlignOptions o = options;
+  o.frame_seconds = frame_seconds();
+  const auto e = emissions(samples, n, sample_rate);
+  return align::align(e.view(), symbols(), transcript, transcript_name, "the audio", o);
+}
+
+align::Alignment Recognizer::align_file(const std::string& path, const std::string& transcript,
+                                        const align::AlignOptions& options, const std::string& transcript_name) const {
+  align::AlignOptions o = options;
+  o.frame_seconds = frame_seconds();
+  return align::align(file_emissions(path).view(), symbols(), transcript, transcript_name, path, o);
+}
+
 const std::vector<std::string>& Recognizer::symbols() const { return impl_->model.symbols(); }
 double Recognizer::frame_seconds() const {
   return static_cast<double>(impl_->model.geometry().stride) / audio::kSampleRate;

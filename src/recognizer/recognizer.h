@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "align/alignment.h"
 #include "decode/emissions.h"
 #include "decode/options.h"
 
@@ -94,6 +95,17 @@ class Recognizer {
                                         const std::function<void(double)>& progress = {}) const;
   // Decodes emissions (from emissions() or elsewhere, vocab == symbols().size()).
   Transcript decode(const decode::Emissions& emissions, double duration) const;
+
+  // Forced alignment (docs/alignment.md): the known `transcript` (UTF-8, normalised by the
+  // documented rule) put on the audio's emissions, every word and letter with its times and a
+  // score; options.frame_seconds is taken from the model. Errors (unknown characters, a text
+  // longer than the audio) begin with transcript_name.
+  align::Alignment align(const float* samples, size_t n, int sample_rate, const std::string& transcript,
+                         const align::AlignOptions& options = {},
+                         const std::string& transcript_name = "transcript") const;
+  align::Alignment align_file(const std::string& path, const std::string& transcript,
+                              const align::AlignOptions& options = {},
+                              const std::string& transcript_name = "transcript") const;
 
   const std::vector<std::string>& symbols() const;  // output units, row order of the emissions
   double frame_seconds() const;                       // 0.02 for wav2vec 2.0
