@@ -153,11 +153,12 @@ std::vector<DecodeResult> LexiconDecoder::decode(const Emissions& e) {
           pool_.add(threshold, {score + opt_.lm_weight * lm_delta, prev.lm_state, next, prev.history, prev.words,
                                 prev.bias, n, -1, false, prev.am_score + am, prev.lm_score + lm_delta});
         }
-        // Skipped at the root for a repeated token: one frame-repeated one-token word is one word.
-        if (prev_node == Trie::kRoot && prev.token == n) continue;
+        // Words are skipped at the root for a repeated token (one frame-repeated one-token word
+        // is one word); flashlight does not skip <unk> there, so neither do we.
         const auto& words = trie_.words(next);
-        for (int word : words) add_word(word, n, score, am, opt_.word_score);
         if (words.empty() && unk_enabled) add_word(unk, n, score, am, opt_.unk_score);
+        if (prev_node == Trie::kRoot && prev.token == n) continue;
+        for (int word : words) add_word(word, n, score, am, opt_.word_score);
       }
 
       // (2) Stay on the same node: repeat the current token, or silence between words.

@@ -110,8 +110,10 @@ class Exhaustive {
       double base = score + e_.at(t, n) + (n == sil ? opt_.sil_score : 0.0);
       if ((prev_blank || n != token) && has_children(next))
         dfs(t + 1, next, state, n, false, base + opt_.lm_weight * (look(next) - look_here), words);
-      if (prefix.empty() && token == n) continue;
       auto ending = words_at(next);
+      // A repeated token at the root ends no word, but may end <unk> (flashlight's guard sits
+      // inside its loop over the node's words).
+      if (prefix.empty() && token == n && !ending.empty()) continue;
       if (ending.empty() && opt_.unk_score > -INFINITY) ending = {-1};
       for (int w : ending) {
         bool unk = w < 0;

@@ -154,7 +154,9 @@ def decode(req, merge=True, unbounded=False):
                 if not ending and unk_score > -INF:
                     ending = [unk]
                 for w in ending:
-                    if h.node is root and h.token == n:
+                    # flashlight skips a repeated token's word at the root (one-token words),
+                    # but not its <unk> (LexiconDecoder.cpp: the guard is inside the labels loop).
+                    if child.labels and h.node is root and h.token == n:
                         continue
                     d = lm_score(h.lm_state, w) - look
                     bonus = unk_score if w == unk and not child.labels else opt["word_score"]
