@@ -44,9 +44,12 @@ stale() {
 }
 
 compile() {  # compile SRC OBJ
-  local tmp="$2.tmp.$$"
+  local tmp="$2.tmp.$$" start
+  start=$(date +%s.%N)
+  # The object is dated when compiling started: a source edited meanwhile stays newer and is
+  # compiled again next time.
   nice -n 5 clang++ "${CXXFLAGS[@]}" -MMD -MF "$tmp.d" -MT "$2" -c "$1" -o "$tmp" &&
-    mv -f "$tmp.d" "${2%.o}.d" && mv -f "$tmp" "$2" || { rm -f "$tmp" "$tmp.d"; return 1; }
+    touch -d "@$start" "$tmp" && mv -f "$tmp.d" "${2%.o}.d" && mv -f "$tmp" "$2" || { rm -f "$tmp" "$tmp.d"; return 1; }
 }
 
 if (($#)); then

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "checkpoint/huggingface.h"
 #include "checkpoint/state_dict.h"
@@ -104,10 +105,13 @@ void check_config_fits_weights(const model::Wav2Vec2Config& c, int64_t ctc_outpu
   need += pos(c.encoder_layers) * (4 * d * d + 2 * d * pos(c.encoder_ffn_embed_dim));
   need += d * pos(ctc_outputs);
   if (pretraining && c.quantize_targets) need += pos(c.latent_vars) * pos(c.vq_dim());
+  // Values actually stored: each storage once, whatever views (expanded, stride 0) claim.
   double have = 0;
+  std::unordered_set<const void*> storages;
   if (state_dict.is(Value::Kind::Dict))
     for (const auto& [k, t] : state_dict.as_dict().items)
-      if (t.is(Value::Kind::Tensor)) have += static_cast<double>(t.as_tensor().numel());
+      if (t.is(Value::Kind::Tensor) && storages.insert(t.as_tensor().storage().data()).second)
+        have += static_cast<double>(t.as_tensor().storage().nbytes()) / static_cast<double>(t.as_tensor().element_size());
   if (need > have)
     throw Error(fmt::format("{}: the configuration describes a network of at least {:.0f} parameters but the "
                             "weights hold {:.0f} values (configuration and weights do not match)",

@@ -235,6 +235,10 @@ TEST(ModelImport, ShardedCheckpointErrors) {
     replace_once(s, "\"pytorch_model-00001-of-00003.bin\"", "\"../pytorch_model-00001-of-00003.bin\"");
   });
   EXPECT_NE(e.find("shard '../pytorch_model-00001-of-00003.bin' is not a file name in"), std::string::npos) << e;
+  // config.json asking for a huge network: refused before anything is allocated.
+  e = sharded_error("hf_ctc_sharded_st", "config.json",
+                    [&](std::string& s) { replace_once(s, "\"vocab_size\": 12", "\"vocab_size\": 1000000000000"); });
+  EXPECT_NE(e.find("config.json: the configuration describes a network of at least"), std::string::npos) << e;
   e = sharded_error("hf_pretrain_sharded_bin", bin, [&](std::string& s) { s = "{\"metadata\": {}}"; });
   EXPECT_NE(e.find(bin + ": expected an object with a \"weight_map\" object"), std::string::npos) << e;
 }
@@ -283,6 +287,14 @@ TEST(ModelImport, StateDictErrorsNameKeysAndShapes) {
   Value(t.at("cfg.model.w2v_args.model")).set("layer_type", Value::string("conformer"));
   e = error_of([&] { model_from_checkpoint(t, "x.pt"); });
   EXPECT_NE(e.find("cfg.model.w2v_args.model.layer_type"), std::string::npos) << e;
+
+  // A configuration asking for a network far larger than the weights stops before building it
+  // (2^40 parameters would otherwise be allocated).
+  t = load_torch_file(path);
+  Value(t.at("cfg.model.w2v_args.model")).set("encoder_ffn_embed_dim", Value::integer(int64_t{1} << 40));
+  e = error_of([&] { model_from_checkpoint(t, "x.pt"); });
+  EXPECT_NE(e.find("x.pt: cfg.model: the configuration describes a network of at least"), std::string::npos) << e;
+  EXPECT_NE(e.find("(configuration and weights do not match)"), std::string::npos) << e;
 
   t = load_torch_file(path);
   Value(t.at("cfg.model")).set("_name", Value::string("hubert_ctc"));
