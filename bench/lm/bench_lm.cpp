@@ -3,12 +3,17 @@
 //   bench_lm build CORPUS ORDER OUT     estimation time and peak resident memory
 //   bench_lm query ARPA SECONDS         load time and score() lookups/s on random word streams, for
 //                                       the ARPA-loaded model and its compiled binary (ARPA.bin)
+//   bench_lm ids MODEL IDS              KenLM's benchmark loop on the id stream `kenlm_benchmark -v`
+//                                       wrote (ids of a KenLM probing file = ARPA order, so they fit
+//                                       w2v's binary of an lmplz ARPA too): queries per CPU second
 #include <fmt/core.h>
 #include <sys/resource.h>
 
 #include <chrono>
+#include <fstream>
 #include <ctime>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -113,6 +118,39 @@ int query(const std::string& arpa, double seconds) {
   return 0;
 }
 
+// kenlm_benchmark -q's loop: every id scored from the running state; after </s> the next
+// word starts from <s>. The ids are as wide as KenLM makes them for the vocabulary size.
+int ids(const std::string& model_path, const std::string& ids_path) {
+  const double start_cpu = cpu();
+  auto model = w2v::lm::open_language_model(model_path);
+  const double load_cpu = cpu() - start_cpu;
+  std::ifstream in(ids_path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t vocab = model->vocab_size();
+  const size_t width = vocab <= 256 ? 1 : vocab <= 65536 ? 2 : 4;
+  std::vector<w2v::lm::WordIndex> stream(bytes.size() / width);
+  for (size_t i = 0; i < stream.size(); ++i) {
+    uint32_t v = 0;
+    std::memcpy(&v, bytes.data() + i * width, width);
+    stream[i] = v;
+  }
+  const w2v::lm::WordIndex eos = model->eos_index();
+  const w2v::lm::State begin = model->begin();
+  w2v::lm::State state = begin;
+  double sum = 0;
+  const double begin_cpu = cpu();
+  for (w2v::lm::WordIndex w : stream) {
+    auto r = model->score(state, w);
+    sum += r.log10_prob;
+    state = w == eos ? begin : r.next;
+  }
+  const double seconds = cpu() - begin_cpu;
+  fmt::print("ids model={} queries={} load_cpu_seconds={:.3f} query_cpu_seconds={:.3f} queries_per_cpu_second={:.0f} "
+             "probability_sum={:.2f} peak_rss_mb={:.0f} threads=1\n",
+             model_path, stream.size(), load_cpu, seconds, stream.size() / seconds, sum, peak_rss_mb());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -121,10 +159,11 @@ int main(int argc, char** argv) {
     if (a.size() == 3 && a[0] == "generate") return generate(std::stod(a[1]), a[2]);
     if (a.size() == 4 && a[0] == "build") return build(a[1], std::stoi(a[2]), a[3]);
     if (a.size() == 3 && a[0] == "query") return query(a[1], std::stod(a[2]));
+    if (a.size() == 3 && a[0] == "ids") return ids(a[1], a[2]);
   } catch (const w2v::Error& e) {
     fmt::print(stderr, "bench_lm: {}\n", e.what());
     return 1;
   }
-  fmt::print(stderr, "usage: bench_lm generate MB OUT | build CORPUS ORDER OUT | query ARPA SECONDS\n");
+  fmt::print(stderr, "usage: bench_lm generate MB OUT | build CORPUS ORDER OUT | query ARPA SECONDS | ids MODEL IDS\n");
   return 2;
 }

@@ -22,7 +22,9 @@ namespace {
 std::vector<std::string> read_words(const std::string& words_path, const std::string& lm_path) {
   std::vector<std::string> words;
   if (!lm_path.empty()) {
-    auto model = w2v::lm::NgramModel::load(lm_path);
+    auto model = w2v::lm::open_language_model(lm_path);
+    if (!model->has_words())
+      throw w2v::Error(lm_path + ": this KenLM binary has no vocabulary strings (build_binary was run without them)");
     for (w2v::lm::WordIndex i = 0; i < model->vocab_size(); ++i)
       if (i != model->bos_index() && i != model->eos_index() && i != model->unk_index())
         words.emplace_back(model->word(i));
@@ -50,7 +52,7 @@ W2V_COMMAND("lexicon", "letter spellings (WORD<TAB>W O R D |) of a word list or 
               auto output = std::make_shared<std::string>();
               auto dict_path = std::make_shared<std::string>();
               auto* words_opt = sub.add_option("--words", *words_path, "word list (whitespace-separated)");
-              auto* lm_opt = sub.add_option("--lm", *lm_path, "take the words of this LM (ARPA, .gz or binary)");
+              auto* lm_opt = sub.add_option("--lm", *lm_path, "take the words of this LM (ARPA, .gz, w2v or KenLM binary)");
               words_opt->excludes(lm_opt);
               sub.add_option("-o,--output", *output, "output lexicon")->required();
               sub.add_option("--dict", *dict_path, "fairseq dict.ltr.txt: skip words with characters outside it");

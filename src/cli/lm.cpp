@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <sstream>
+#include <string>
+#include <vector>
 #include <iostream>
 
 #include "cli/command.h"
@@ -14,6 +16,28 @@
 
 namespace {
 
+// --prune takes thresholds as separate words or comma-separated. CLI11 gives the option every
+// word up to the next option, so a corpus named after the thresholds arrives here: a last
+// word that is not a number is the corpus when none was given apart.
+void parse_prune(std::vector<std::string> words, std::string& text, std::vector<uint64_t>& prune) {
+  auto is_number = [](const std::string& w) {
+    return !w.empty() && w.find_first_not_of("0123456789,") == std::string::npos;
+  };
+  if (!words.empty() && !is_number(words.back()) && text.empty()) {
+    text = words.back();
+    words.pop_back();
+  }
+  for (const std::string& word : words) {
+    std::stringstream values(word);
+    for (std::string value; std::getline(values, value, ',');) {
+      if (value.empty() || !is_number(value) || value.size() > 18)
+        throw w2v::Error("--prune: expected non-negative integer thresholds like '0 1' or '0,1', got '" + word + "'");
+      prune.push_back(std::stoull(value));
+    }
+  }
+  if (text.empty()) throw w2v::Error("lm build: the corpus TEXT is required");
+}
+
 W2V_COMMAND("lm", "n-gram language models: build (modified Kneser-Ney, like lmplz), compile (binary), query",
             [](CLI::App& sub) {
               sub.require_subcommand(1);
@@ -23,11 +47,14 @@ W2V_COMMAND("lm", "n-gram language models: build (modified Kneser-Ney, like lmpl
               auto tokens = std::make_shared<std::string>("words");
               CLI::App* build =
                   sub.add_subcommand("build", "estimate an interpolated modified Kneser-Ney ARPA model from text");
-              build->add_option("text", *text, "corpus, one sentence per line (plain or .gz; '-' = stdin)")->required();
+              // Not required here: `--prune 0 1 corpus.txt` hands the corpus to --prune (see below).
+              build->add_option("text", *text, "corpus, one sentence per line (plain or .gz; '-' = stdin)");
               build->add_option("-o,--output", *output, "output ARPA (.gz to compress)")->required();
               build->add_option("--order", options->order, "model order")->required();
-              build->add_option("--prune", options->prune,
-                                "drop n-grams with raw count <= t, one threshold per order (last repeats)");
+              auto prune = std::make_shared<std::vector<std::string>>();
+              build->add_option("--prune", *prune,
+                                "drop n-grams with raw count <= t, one threshold per order (last repeats): "
+                                "'--prune 0 1' or '--prune 0,1'");
               build->add_option("--vocab-limit", options->vocab_limit, "keep only the V most frequent words");
               // A flag plus a separate value option: an optional-value option would swallow the corpus path.
               auto fallback = std::make_shared<bool>(false);
@@ -52,12 +79,13 @@ W2V_COMMAND("lm", "n-gram language models: build (modified Kneser-Ney, like lmpl
               auto no_context = std::make_shared<bool>(false);
               auto input = std::make_shared<std::string>("-");
               CLI::App* query = sub.add_subcommand("query", "score text like KenLM's query: per-line log10 and perplexity");
-              query->add_option("model", *query_model, "ARPA, ARPA.gz or binary model")->required();
+              query->add_option("model", *query_model, "ARPA, ARPA.gz, w2v binary or KenLM binary model")->required();
               query->add_option("--input", *input, "text to score (default stdin)");
               query->add_flag("-n", *no_context, "no <s> context and no </s> (KenLM query -n)");
 
               return [=] {
                 if (build->parsed()) {
+                  parse_prune(*prune, *text, options->prune);
                   if (!fallback_values->empty()) {
                     std::stringstream values(*fallback_values);
                     for (std::string value; std::getline(values, value, ',');) {
@@ -79,7 +107,7 @@ W2V_COMMAND("lm", "n-gram language models: build (modified Kneser-Ney, like lmpl
                   model->write_binary(*binary_out);
                   fmt::print(stderr, "wrote {}: order {}, {} words\n", *binary_out, model->order(), model->vocab_size());
                 } else if (query->parsed()) {
-                  auto model = w2v::lm::NgramModel::load(*query_model);
+                  auto model = w2v::lm::open_language_model(*query_model);
                   w2v::lm::query_text(*model, *input, &std::cout, !*no_context);
                   std::cout.flush();
                 }

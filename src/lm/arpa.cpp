@@ -1,8 +1,10 @@
 #include "lm/arpa.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <cmath>
+#include <fstream>
 #include <cstdlib>
 #include <ostream>
 
@@ -46,6 +48,32 @@ float parse_float(std::string_view field, const LineReader& in, const char* what
   return v;
 }
 
+// The most text bytes `path` can yield: its size, times deflate's maximum ratio (1032:1) if
+// it is gzip, or kMaxStreamedArpaBytes for a pipe or other non-regular file.
+uint64_t max_text_bytes(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return kMaxStreamedArpaBytes;
+  unsigned char magic[2] = {};
+  std::ifstream(path, std::ios::binary).read(reinterpret_cast<char*>(magic), 2);
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  return magic[0] == 0x1f && magic[1] == 0x8b ? size * 1032 : size;
+}
+
+// Declared counts drive allocation before any n-gram is read, so they must fit the file: a
+// k-gram line takes at least 2k + 2 bytes ("0 a b\n").
+void check_counts_fit(const std::vector<uint64_t>& counts, const std::vector<long>& lines, const LineReader& in) {
+  const uint64_t limit = max_text_bytes(in.path());
+  uint64_t need = 0;
+  for (size_t k = 1; k <= counts.size(); ++k) {
+    const uint64_t line_bytes = 2 * k + 2;
+    if (counts[k - 1] > (limit - need) / line_bytes)
+      throw file_error(in.path(), lines[k - 1],
+                       fmt::format("the header declares {} {}-grams, more than {} bytes of text can hold", counts[k - 1],
+                                   k, limit));
+    need += counts[k - 1] * line_bytes;
+  }
+}
+
 }  // namespace
 
 void ArpaReader::read(const std::string& path, const HeaderFn& on_header, const NgramFn& on_ngram) {
@@ -60,6 +88,7 @@ void ArpaReader::read(const std::string& path, const HeaderFn& on_header, const 
   if (!found) throw file_error(in.path(), in.line_number(), "not an ARPA file: no '\\data\\' line");
 
   std::vector<uint64_t> counts;
+  std::vector<long> count_lines;
   while (in.next(line)) {
     std::string_view t = trim(line);
     if (t.empty()) {
@@ -76,8 +105,10 @@ void ArpaReader::read(const std::string& path, const HeaderFn& on_header, const 
       throw file_error(in.path(), in.line_number(),
                        fmt::format("expected 'ngram {}=<count>', got '{}'", counts.size() + 1, t));
     counts.push_back(count);
+    count_lines.push_back(in.line_number());
   }
   if (counts.empty()) throw file_error(in.path(), in.line_number(), "ARPA header declares no n-gram counts");
+  check_counts_fit(counts, count_lines, in);
   on_header(counts);
 
   const int max_order = static_cast<int>(counts.size());

@@ -3,7 +3,9 @@
 //   "<log10 p> <w1 ... wk> [<log10 backoff>]", then "\end\".
 // Reading is streaming: the header counts first, then every n-gram in file order. Any deviation
 // (missing section, wrong field count, bad number, count mismatch) is a w2v::Error with the
-// file name and line number.
+// file name and line number. The header's counts must fit the file (each k-gram line takes at
+// least 2k + 2 bytes; a .gz file may expand 1032-fold; a pipe may hold kMaxStreamedArpaBytes),
+// so what a file makes the reader's caller allocate is bounded by the file's size.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,9 @@
 #include <vector>
 
 namespace w2v::lm {
+
+// Text bytes assumed at most for an ARPA read from a pipe or other non-regular file (256 MiB).
+constexpr uint64_t kMaxStreamedArpaBytes = uint64_t{256} << 20;
 
 struct ArpaNgram {
   int order;                            // 1-based

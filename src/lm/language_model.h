@@ -11,6 +11,7 @@
 #include <cstring>
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace w2v::lm {
 
@@ -23,6 +24,10 @@ constexpr WordIndex kNoWord = 0xFFFFFFFFu;
 struct State {
   std::array<WordIndex, kMaxOrder - 1> words;
   uint8_t length = 0;  // number of valid entries in words
+  // backoff[i]: log10 backoff of the context words[i..0], cached by the model that made the
+  // state (as KenLM's state does) so scoring charges backoffs without looking them up again.
+  // A function of the words, hence not part of equality or the hash.
+  std::array<float, kMaxOrder - 1> backoff{};
   State() { words.fill(kNoWord); }
   bool operator==(const State& o) const { return length == o.length && words == o.words; }
   bool operator!=(const State& o) const { return !(*this == o); }
@@ -57,6 +62,25 @@ class LanguageModel {
   virtual WordIndex index(const std::string& word) const = 0;
   virtual WordIndex unk_index() const = 0;
   virtual size_t vocab_size() const = 0;
+};
+
+// A word-level back-off model as KenLM's `query` sees it (w2v's NgramModel, KenLM binaries):
+// adds what query and lexicon need to the decoders' interface.
+class BackoffModel : public LanguageModel {
+ public:
+  using LanguageModel::index;
+  // score() that also reports the length of the n-gram it matched (1 = unigram), as query prints.
+  virtual ScoreResult score(const State& state, WordIndex word, int* ngram_length) const = 0;
+  ScoreResult score(const State& state, WordIndex word) const override { return score(state, word, nullptr); }
+  float finish(const State& state) const override { return score(state, eos_index(), nullptr).log10_prob; }
+  virtual WordIndex index(std::string_view word) const = 0;
+  WordIndex index(const std::string& word) const override { return index(std::string_view(word)); }
+  virtual WordIndex bos_index() const = 0;
+  virtual WordIndex eos_index() const = 0;
+  // Word string of a vocabulary id; empty when the id is out of range.
+  virtual std::string_view word(WordIndex id) const = 0;
+  // False for a model file that carries no word strings (then word() is always empty).
+  virtual bool has_words() const { return true; }
 };
 
 }  // namespace w2v::lm

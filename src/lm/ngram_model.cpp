@@ -15,6 +15,7 @@
 #include <ostream>
 
 #include "lm/arpa.h"
+#include "lm/kenlm_model.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -106,11 +107,13 @@ void NgramModel::attach(const char* base) {
 const NgramModel::Entry* NgramModel::find(int order, uint64_t key) const {
   const Entry* table = tables_[order - 1];
   const uint64_t mask = header_->buckets[order - 1] - 1;
-  for (uint64_t i = key & mask;; i = (i + 1) & mask) {
+  // At most one lap: a (corrupt) table with no empty slot must not probe forever.
+  for (uint64_t i = key & mask, probes = 0; probes <= mask; i = (i + 1) & mask, ++probes) {
     const uint64_t k = table[i].key;
     if (k == 0) return nullptr;
     if ((k ^ key) <= 1) return &table[i];
   }
+  return nullptr;
 }
 
 int NgramModel::order() const { return static_cast<int>(header_->order); }
@@ -128,19 +131,20 @@ std::string_view NgramModel::word(WordIndex id) const {
 WordIndex NgramModel::index(std::string_view word) const {
   const uint64_t key = hash_string(word);
   const uint64_t mask = header_->buckets[0] - 1;
-  for (uint64_t i = key & mask;; i = (i + 1) & mask) {
+  for (uint64_t i = key & mask, probes = 0; probes <= mask; i = (i + 1) & mask, ++probes) {
     const VocabSlot& slot = vocab_[i];
-    if (slot.key == 0) return header_->unk;
-    if (slot.key == key && this->word(slot.id) == word) return slot.id;
+    if (slot.key == 0) break;
+    if (slot.key == key && slot.id < header_->vocab_size && this->word(slot.id) == word) return slot.id;
   }
+  return header_->unk;
 }
 
-WordIndex NgramModel::index(const std::string& word) const { return index(std::string_view(word)); }
 
 State NgramModel::begin() const {
   State s;
   if (header_->order > 1 && (tables_[0][header_->bos].key & 1)) {
     s.words[0] = header_->bos;
+    s.backoff[0] = tables_[0][header_->bos].backoff;
     s.length = 1;
   }
   return s;
@@ -149,46 +153,34 @@ State NgramModel::begin() const {
 ScoreResult NgramModel::score(const State& state, WordIndex word, int* ngram_length) const {
   if (word >= header_->vocab_size) word = header_->unk;
   const Entry* unigram = &tables_[0][word];
+  ScoreResult result{unigram->prob, State()};
+  State& next = result.next;
+  next.backoff[0] = unigram->backoff;
   bool keeps[kMaxOrder];
   keeps[0] = unigram->key & 1;
-  float prob = unigram->prob;
   int matched = 0;  // context words of the longest listed n-gram
-  const int context = std::min<int>(state.length, static_cast<int>(header_->order) - 1);
+  const int order = static_cast<int>(header_->order);
+  const int context = std::min<int>(state.length, order - 1);
   uint64_t key = seed(word);
   for (int j = 1; j <= context; ++j) {
     key = extend(key, state.words[j - 1]);
     const Entry* e = find(j + 1, key);
     if (!e) break;
-    prob = e->prob;
+    result.log10_prob = e->prob;
     keeps[j] = e->key & 1;
+    if (j < order - 1) next.backoff[j] = e->backoff;
     matched = j;
   }
-  // Backoffs of the contexts longer than the match, hashed incrementally like the n-grams.
-  if (matched < context) {
-    uint64_t ckey = seed(state.words[0]);
-    for (int j = 1; j <= context; ++j) {
-      if (j > 1) ckey = extend(ckey, state.words[j - 1]);
-      if (j <= matched) continue;
-      if (j == 1) {
-        prob += tables_[0][state.words[0]].backoff;
-      } else if (const Entry* e = find(j, ckey)) {
-        prob += e->backoff;
-      }
-    }
-  }
+  // Backoffs of the contexts longer than the match, from the state's cache.
+  for (int j = matched; j < context; ++j) result.log10_prob += state.backoff[j];
   if (ngram_length) *ngram_length = matched + 1;
-  ScoreResult result{prob, State()};
-  int length = std::min(matched + 1, static_cast<int>(header_->order) - 1);
+  int length = std::min(matched + 1, order - 1);
   while (length > 0 && !keeps[length - 1]) --length;
-  result.next.length = static_cast<uint8_t>(length);
-  if (length > 0) result.next.words[0] = word;
-  for (int i = 1; i < length; ++i) result.next.words[i] = state.words[i - 1];
+  next.length = static_cast<uint8_t>(length);
+  if (length > 0) next.words[0] = word;
+  for (int i = 1; i < length; ++i) next.words[i] = state.words[i - 1];
   return result;
 }
-
-ScoreResult NgramModel::score(const State& state, WordIndex word) const { return score(state, word, nullptr); }
-
-float NgramModel::finish(const State& state) const { return score(state, header_->eos, nullptr).log10_prob; }
 
 bool NgramModel::lookup(const std::vector<WordIndex>& ngram, float* log10_prob, float* log10_backoff) const {
   const int n = static_cast<int>(ngram.size());
@@ -265,8 +257,13 @@ std::unique_ptr<NgramModel> NgramModel::from_arpa(const std::string& path) {
     h.string_offsets_offset = offset;
     offset += sizeof(uint64_t) * (h.vocab_capacity + 1);
     h.strings_offset = offset;
-    m.arena_.assign(offset / 8, 0);
-    char* base = reinterpret_cast<char*>(m.arena_.data());
+    // Anonymous zero pages: a table sized by the header costs memory only where n-grams land,
+    // so counts a file declares but does not contain cost address space, not RAM or time.
+    void* arena = ::mmap(nullptr, offset, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (arena == MAP_FAILED) throw file_error(path, 0, fmt::format("cannot allocate {} bytes for the model", offset));
+    m.map_ = arena;
+    m.map_size_ = offset;
+    char* base = static_cast<char*>(arena);
     std::memcpy(base, &h, sizeof h);
     m.attach(base);
     header = reinterpret_cast<Header*>(base);
@@ -275,8 +272,10 @@ std::unique_ptr<NgramModel> NgramModel::from_arpa(const std::string& path) {
     string_offsets = reinterpret_cast<uint64_t*>(base + h.string_offsets_offset);
   };
 
-  auto on_ngram = [&](const ArpaNgram& g) {
+  auto on_ngram = [&](ArpaNgram g) {
     const uint64_t flag = g.log10_backoff != 0.0f ? 1 : 0;
+    // KenLM stores probabilities with the sign bit set, so query prints p = 1 as "-0".
+    if (g.log10_prob == 0.0f) g.log10_prob = -0.0f;
     if (g.order == 1) {
       const WordIndex id = insert_word(g.words[0], g.line);
       tables[0][id] = Entry{flag, g.log10_prob, g.log10_backoff};
@@ -336,6 +335,45 @@ std::unique_ptr<NgramModel> NgramModel::from_arpa(const std::string& path) {
   return model;
 }
 
+namespace {
+
+// True if [offset, offset + count * item) lies inside [0, limit), computed without overflow.
+bool section_fits(uint64_t offset, uint64_t count, uint64_t item, uint64_t limit) {
+  return offset <= limit && count <= (limit - offset) / item;
+}
+
+bool power_of_two(uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+}  // namespace
+
+// Every offset, size and count of the header is checked against the file before any is used,
+// and the string-offset table (which word() indexes without further checks) is checked whole.
+void NgramModel::validate_binary(const std::string& path, const Header& h, const char* base, uint64_t size) {
+  auto bad = [&](const std::string& what) { return file_error(path, 0, "binary LM is corrupt: " + what); };
+  if (h.order < 1 || h.order > static_cast<uint32_t>(kMaxOrder)) throw bad(fmt::format("order {}", h.order));
+  if (h.unk >= h.vocab_size || h.bos >= h.vocab_size || h.eos >= h.vocab_size)
+    throw bad("<unk>, <s> or </s> id outside the vocabulary");
+  if (!section_fits(h.offsets[0], h.vocab_size, sizeof(Entry), h.vocab_offset) || h.offsets[0] < sizeof(Header))
+    throw bad("unigram array outside the file");
+  for (uint32_t k = 1; k < h.order; ++k)
+    if (!power_of_two(h.buckets[k]) || !section_fits(h.offsets[k], h.buckets[k], sizeof(Entry), h.vocab_offset) ||
+        h.offsets[k] < sizeof(Header))
+      throw bad(fmt::format("{}-gram table outside the file or not a power-of-two size", k + 1));
+  if (!power_of_two(h.buckets[0]) || !section_fits(h.vocab_offset, h.buckets[0], sizeof(VocabSlot), h.string_offsets_offset))
+    throw bad("vocabulary table outside the file or not a power-of-two size");
+  if (!section_fits(h.string_offsets_offset, uint64_t{h.vocab_size} + 1, sizeof(uint64_t), h.strings_offset))
+    throw bad("string-offset table outside the file");
+  if (h.strings_offset > size || h.strings_size != size - h.strings_offset) throw bad("word strings outside the file");
+  for (uint64_t offset : {h.offsets[0], h.vocab_offset, h.string_offsets_offset})
+    if (offset % 8 != 0) throw bad("misaligned section");
+  for (uint32_t k = 1; k < h.order; ++k)
+    if (h.offsets[k] % 8 != 0) throw bad("misaligned section");
+  const auto* offsets = reinterpret_cast<const uint64_t*>(base + h.string_offsets_offset);
+  if (offsets[0] != 0 || offsets[h.vocab_size] != h.strings_size) throw bad("string-offset table does not span the strings");
+  for (uint32_t i = 0; i < h.vocab_size; ++i)
+    if (offsets[i + 1] < offsets[i]) throw bad(fmt::format("string offsets decrease at word {}", i));
+}
+
 std::unique_ptr<NgramModel> NgramModel::from_binary(const std::string& path) {
   std::unique_ptr<NgramModel> model(new NgramModel());
   int fd = ::open(path.c_str(), O_RDONLY);
@@ -360,17 +398,7 @@ std::unique_ptr<NgramModel> NgramModel::from_binary(const std::string& path) {
     throw file_error(path, 0, fmt::format("binary LM format version {}, this w2v reads version {}", h->version, kVersion));
   if (h->file_size != size)
     throw file_error(path, 0, fmt::format("binary LM is truncated or padded: header says {} bytes, file has {}", h->file_size, size));
-  if (h->order < 1 || h->order > static_cast<uint32_t>(kMaxOrder) || h->strings_offset + h->strings_size != size ||
-      h->unk >= h->vocab_size || h->bos >= h->vocab_size || h->eos >= h->vocab_size)
-    throw file_error(path, 0, "binary LM header is inconsistent");
-  bool inside = h->vocab_offset + sizeof(VocabSlot) * h->buckets[0] <= h->string_offsets_offset &&
-                h->string_offsets_offset + sizeof(uint64_t) * (h->vocab_size + 1) <= h->strings_offset &&
-                h->offsets[0] + sizeof(Entry) * h->vocab_size <= size;
-  for (uint32_t k = 1; k < h->order; ++k)
-    inside = inside && (h->buckets[k] & (h->buckets[k] - 1)) == 0 && h->buckets[k] > 0 &&
-             h->offsets[k] + sizeof(Entry) * h->buckets[k] <= h->vocab_offset;
-  if (!inside || (h->buckets[0] & (h->buckets[0] - 1)) != 0 || h->buckets[0] == 0)
-    throw file_error(path, 0, "binary LM sections lie outside the file or have invalid sizes");
+  validate_binary(path, *h, static_cast<const char*>(map), size);
   const char* base = static_cast<const char*>(map);
   model->attach(base);
   model->strings_ = base + h->strings_offset;
@@ -401,6 +429,11 @@ std::unique_ptr<NgramModel> NgramModel::load(const std::string& path) {
   return from_arpa(path);
 }
 
-std::unique_ptr<LanguageModel> load_language_model(const std::string& path) { return NgramModel::load(path); }
+std::unique_ptr<BackoffModel> open_language_model(const std::string& path) {
+  if (is_kenlm_binary(path)) return open_kenlm_binary(path);
+  return NgramModel::load(path);
+}
+
+std::unique_ptr<LanguageModel> load_language_model(const std::string& path) { return open_language_model(path); }
 
 }  // namespace w2v::lm

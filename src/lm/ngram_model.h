@@ -1,5 +1,5 @@
 // Back-off n-gram model with KenLM's query semantics, loaded from ARPA (plain or .gz) or from
-// w2v's memory-mapped binary format. Both loaders produce the very same in-memory layout
+// w2v's memory-mapped binary format (KenLM's own binaries: lm/kenlm_model.h). Both loaders produce the very same in-memory layout
 // (probing hash tables keyed by 64-bit n-gram hashes, as KenLM's "probing" structure), so ARPA
 // and binary models score identically by construction.
 //
@@ -22,7 +22,7 @@
 
 namespace w2v::lm {
 
-class NgramModel final : public LanguageModel {
+class NgramModel final : public BackoffModel {
  public:
   static std::unique_ptr<NgramModel> from_arpa(const std::string& path);
   static std::unique_ptr<NgramModel> from_binary(const std::string& path);
@@ -33,23 +33,19 @@ class NgramModel final : public LanguageModel {
   // Writes the binary format atomically.
   void write_binary(const std::string& path) const;
 
+  using BackoffModel::index;
+  using BackoffModel::score;
   int order() const override;
   State begin() const override;
   State null_context() const override { return State(); }
-  ScoreResult score(const State& state, WordIndex word) const override;
-  float finish(const State& state) const override;
-  WordIndex index(const std::string& word) const override;
   WordIndex unk_index() const override;
   size_t vocab_size() const override;
-
-  // score() that also reports the length of the n-gram it matched (1 = unigram), as KenLM's
-  // query prints it.
-  ScoreResult score(const State& state, WordIndex word, int* ngram_length) const;
-  WordIndex index(std::string_view word) const;
-  WordIndex bos_index() const;
-  WordIndex eos_index() const;
+  ScoreResult score(const State& state, WordIndex word, int* ngram_length) const override;
+  WordIndex index(std::string_view word) const override;
+  WordIndex bos_index() const override;
+  WordIndex eos_index() const override;
   // Word string of a vocabulary id (ids follow the ARPA unigram order).
-  std::string_view word(WordIndex id) const;
+  std::string_view word(WordIndex id) const override;
   // Number of n-grams of the given order (1-based) stored.
   uint64_t ngram_count(int order) const;
   // log10 probability and backoff of an n-gram given as ids in natural order; false if absent.
@@ -62,6 +58,7 @@ class NgramModel final : public LanguageModel {
  private:
   NgramModel();
   void attach(const char* base);
+  static void validate_binary(const std::string& path, const Header& h, const char* base, uint64_t size);
   const Entry* find(int order, uint64_t key) const;
 
   const Header* header_ = nullptr;
@@ -70,13 +67,15 @@ class NgramModel final : public LanguageModel {
   const uint64_t* string_offsets_ = nullptr;
   const char* strings_ = nullptr;
 
-  std::vector<uint64_t> arena_;  // ARPA-loaded: header and tables
-  std::string owned_strings_;    // ARPA-loaded: word strings
-  void* map_ = nullptr;          // binary-loaded: the mapping
+  std::string owned_strings_;  // ARPA-loaded: word strings
+  void* map_ = nullptr;        // binary-loaded: the file's mapping; ARPA-loaded: header and tables
   size_t map_size_ = 0;
 };
 
-// The factory the decoders use: ARPA, ARPA.gz or binary, detected from the content.
+// The one LM-opening function (lm query, lexicon, the decoders, train's validation): w2v binary,
+// KenLM binary (probing or trie, lm/kenlm_model.h), ARPA or ARPA.gz, detected from the content.
+std::unique_ptr<BackoffModel> open_language_model(const std::string& path);
+// The decoders' name for it.
 std::unique_ptr<LanguageModel> load_language_model(const std::string& path);
 
 }  // namespace w2v::lm

@@ -20,7 +20,7 @@ namespace {
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r'; }
 }  // namespace
 
-QuerySummary query_text(const NgramModel& model, const std::string& path, std::ostream* out,
+QuerySummary query_text(const BackoffModel& model, const std::string& path, std::ostream* out,
                         bool sentence_context) {
   QuerySummary sum;
   LineReader in(path);

@@ -8,7 +8,7 @@
 #include <iosfwd>
 #include <string>
 
-#include "lm/ngram_model.h"
+#include "lm/language_model.h"
 
 namespace w2v::lm {
 
@@ -24,7 +24,7 @@ struct QuerySummary {
 // Scores every line of `path` ("-" = stdin). If `out` is given, prints KenLM's per-line output
 // ("word=id n logprob\t..." then "Total: t OOV: m") and, at the end, its summary lines.
 // sentence_context = false is query -n: no <s> context and no </s>.
-QuerySummary query_text(const NgramModel& model, const std::string& path, std::ostream* out,
+QuerySummary query_text(const BackoffModel& model, const std::string& path, std::ostream* out,
                         bool sentence_context = true);
 
 }  // namespace w2v::lm

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,7 +35,8 @@ class LineReader {
 
   std::string path_;
   gzFile file_ = nullptr;
-  std::vector<char> buffer_;
+  std::unique_ptr<char[]> buffer_;  // not zero-filled: only what is read is touched
+  size_t capacity_;
   size_t begin_ = 0, end_ = 0;
   bool eof_ = false;
   bool terminated_ = true;

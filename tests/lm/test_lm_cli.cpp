@@ -83,6 +83,29 @@ TEST(LmCli, LettersModelAndLexicon) {
   EXPECT_EQ(read_file(dir.file("ltr.lex")).substr(0, 8), "H\tH |\nE\t");
 }
 
+// docs/lm.md's synopsis: thresholds as separate words before the corpus, or comma-separated.
+TEST(LmCli, PruneThresholdsBeforeTheCorpus) {
+  test::ScratchDir dir;
+  std::string corpus;
+  for (int i = 0; i < 60; ++i) corpus += "w" + std::to_string(i % 7) + " w" + std::to_string(i % 5) + " w" + std::to_string(i % 3) + "\n";
+  write_file_atomic(dir.file("corpus.txt"), corpus);
+  const std::string c = dir.file("corpus.txt");
+  ASSERT_EQ(test::run(kW2v + " lm build --order 4 --discount-fallback --prune 0 1 " + c + " -o " + dir.file("a.arpa") + " 2>/dev/null"), 0);
+  ASSERT_EQ(test::run(kW2v + " lm build --order 4 --discount-fallback --prune 0,1 " + c + " -o " + dir.file("b.arpa") + " 2>/dev/null"), 0);
+  ASSERT_EQ(test::run(kW2v + " lm build " + c + " --order 4 --discount-fallback -o " + dir.file("c.arpa") + " --prune 0 1 2>/dev/null"), 0);
+  ASSERT_EQ(test::run(kW2v + " lm build --order 4 --discount-fallback " + c + " -o " + dir.file("none.arpa") + " 2>/dev/null"), 0);
+  const std::string a = read_file(dir.file("a.arpa"));
+  EXPECT_EQ(a, read_file(dir.file("b.arpa")));
+  EXPECT_EQ(a, read_file(dir.file("c.arpa")));
+  // Pruning happened: singleton bigrams and above are gone, unigrams kept.
+  const auto pruned = test::read_arpa_table(dir.file("a.arpa")), full = test::read_arpa_table(dir.file("none.arpa"));
+  EXPECT_EQ(pruned.counts[0], full.counts[0]);
+  EXPECT_LT(pruned.counts[3], full.counts[3]);
+  EXPECT_EQ(test::run(kW2v + " lm build --order 2 --prune 0,x " + c + " -o " + dir.file("x.arpa") + " 2> " + dir.file("err")), 1);
+  EXPECT_EQ(read_file(dir.file("err")),
+            "w2v: error: --prune: expected non-negative integer thresholds like '0 1' or '0,1', got '0,x'\n");
+}
+
 TEST(LmCli, ErrorsAreOneLineWithExitCodes) {
   test::ScratchDir dir;
   write_file_atomic(dir.file("corpus.txt"), "a b\nb a\n");

@@ -1,0 +1,24 @@
+// fuzz-sources: src/lm/arpa.cpp src/lm/text_file.cpp src/lm/ngram_model.cpp src/lm/kenlm_model.cpp
+// fuzz-sources: src/util/error.cpp src/util/fs.cpp
+// fuzz-libs: -lz -lfmt
+// fuzz-options: -max_len=65536
+// libFuzzer harness for the binary LM loaders behind open_language_model: w2v's own format and
+// KenLM's (probing, rest probing, trie, quantized, -a). Seeds are real files (tests/lm/data/kenlm,
+// `w2v lm compile` output). Any input must give a model that scores text and lists its words, or
+// a w2v::Error; never a crash, a sanitizer report, a hang or an unbounded allocation.
+// Build: fuzz/build.sh; run: fuzz/run.sh lm_binary SECONDS.
+#include <cstdint>
+
+#include "lm/ngram_model.h"
+#include "fuzz_file.h"
+#include "lm_fuzz_util.h"
+#include "util/error.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string& path = w2v::fuzz::as_file(data, size);
+  try {
+    w2v::lm::fuzz::exercise(*w2v::lm::open_language_model(path));
+  } catch (const w2v::Error&) {
+  }
+  return 0;
+}
