@@ -86,7 +86,7 @@ LoadedModel load_huggingface(const std::string& dir) {
     m.pretraining = model::Wav2Vec2Model(c, /*with_pretraining_heads=*/true);
   }
 
-  Value hf = normalize_weight_norm(loaded.tensors);
+  Value hf = normalize_weight_norm(loaded.tensors, loaded.source);
   // Rename HF keys to ours through the forward map of the keys our module has.
   std::unordered_map<std::string, std::string> to_ours;
   Value ours_sd = state_dict(m.module());

@@ -167,7 +167,7 @@ LoadedModel model_from_checkpoint(Value tree, const std::string& where, const Lo
   } catch (const Error& e) {
     throw Error(where + ": " + e.what());
   }
-  load_state_dict(m.module(), normalize_weight_norm(*sd), where);
+  load_state_dict(m.module(), normalize_weight_norm(*sd, where), where);
 
   std::optional<data::Dictionary> dict;
   if (const Value* d = tree.find("dictionary")) dict = dictionary_from(*d, where + ": dictionary");

@@ -67,22 +67,33 @@ void load_state_dict(torch::nn::Module& module, const Value& sd, const std::stri
   for (auto& [dst, src] : copies) dst.copy_(src);
 }
 
-Value normalize_weight_norm(const Value& sd) {
+Value normalize_weight_norm(const Value& sd, const std::string& where) {
   Value out = Value::dict(true);
+  auto& items = out.as_dict().items;
+  std::unordered_map<std::string, size_t> at;  // key -> index in items (Value::set scans: quadratic)
+  auto put = [&](const std::string& key, Value t) {
+    auto [it, fresh] = at.emplace(key, items.size());
+    if (fresh) items.emplace_back(Value::string(key), std::move(t));
+    else items[it->second].second = std::move(t);
+  };
   const std::string g = ".parametrizations.weight.original0", v = ".parametrizations.weight.original1";
-  for (const auto& [k, t] : sd.as_dict("state dict").items) {
-    std::string key = k.as_string("state-dict key");
+  for (const auto& [k, t] : sd.as_dict(where + ": state dict").items) {
+    std::string key = k.as_string(where + ": state-dict key");
     if (ends_with(key, g)) key = key.substr(0, key.size() - g.size()) + ".weight_g";
     else if (ends_with(key, v)) key = key.substr(0, key.size() - v.size()) + ".weight_v";
     else if (ends_with(key, "pos_conv.0.weight") || ends_with(key, "pos_conv_embed.conv.weight")) {
       // A folded weight-norm kernel: direction = the kernel, magnitude = its norm over dims 0, 1.
-      const torch::Tensor& w = t.as_tensor(key);
+      const torch::Tensor& w = t.as_tensor(where + ": " + key);
+      // Computing the norm materialises the tensor: a view repeating a few stored values (stride
+      // 0) could claim any size, and no real kernel is one.
+      if (w.numel() * static_cast<int64_t>(w.element_size()) > static_cast<int64_t>(w.storage().nbytes()))
+        throw Error(where + ": " + key + " is a view repeating its stored values; a convolution kernel cannot be one");
       std::string base = key.substr(0, key.size() - std::string("weight").size());
-      out.set(base + "weight_g", Value::tensor(torch::norm_except_dim(w.to(torch::kFloat), 2, 2)));
-      out.set(base + "weight_v", Value::tensor(w));
+      put(base + "weight_g", Value::tensor(torch::norm_except_dim(w.to(torch::kFloat), 2, 2)));
+      put(base + "weight_v", Value::tensor(w));
       continue;
     }
-    out.set(key, t);
+    put(key, t);
   }
   return out;
 }

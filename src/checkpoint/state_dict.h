@@ -23,6 +23,7 @@ void load_state_dict(torch::nn::Module& module, const Value& sd, const std::stri
 // fairseq-side key normalisation shared by every importer: weight-norm tensors stored by
 // PyTorch parametrizations ("<m>.parametrizations.weight.original0/1") become "<m>.weight_g" /
 // "<m>.weight_v"; a folded "encoder.pos_conv.0.weight" (suffix match) is split back into g/v.
-Value normalize_weight_norm(const Value& sd);
+// Errors (a non-tensor, a folded kernel that is a repeating view) name `where`.
+Value normalize_weight_norm(const Value& sd, const std::string& where);
 
 }  // namespace w2v::ckpt

@@ -50,6 +50,28 @@ TEST(Cli, ImportThenExportRoundTrips) {
   }
 }
 
+// Files as the real tools write them (state dicts with _metadata, fairseq layouts, sharded HF
+// directories) go through `w2v info` and `w2v import` (issue 13: every one was rejected).
+TEST(Cli, InfoAndImportReadRealLayouts) {
+  const std::string models = oracle_fixtures("ckpt_models.py");
+  for (const char* src : {"fairseq_ctc_args.pt", "fairseq_ctc_cfg.pt", "fairseq_pretrain_args.pt",
+                          "fairseq_pretrain_dictconfig.pt", "hf_ctc_sharded_st", "hf_pretrain_sharded_bin"}) {
+    SCOPED_TRACE(src);
+    auto [rc, out] = run_w2v("info " + models + "/" + src);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("parameters: "), std::string::npos) << out;
+    const std::string imported = scratch_dir() + "/real_" + std::string(src) + ".pt";
+    std::tie(rc, out) = run_w2v("import " + models + "/" + src + " -o " + imported);
+    ASSERT_EQ(rc, 0) << out;
+    expect_same_tensors(load_model(models + "/" + src), load_model(imported));
+  }
+  // Issue 13's reproducer, a bare state dict: read (no pickle error), then refused as no model.
+  const std::string bare = oracle_fixtures("ckpt_fixtures.py") + "/issue13_sd.pt";
+  auto [rc, out] = run_w2v("info " + bare);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_EQ(out, "w2v: error: " + bare + ": no 'model' state dict: not a fairseq/w2v checkpoint\n");
+}
+
 TEST(Cli, ErrorsAreOneLineNamingTheFile) {
   const std::string bad = oracle_fixtures("ckpt_fixtures.py") + "/hostile/wrong_magic.pt";
   auto [rc, out] = run_w2v("import " + bad + " -o " + scratch_dir() + "/never.pt");
