@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "lm/kenlm_model.h"
 #include "lm/kneser_ney.h"
 #include "lm/ngram_model.h"
 #include "lm/query.h"
@@ -71,9 +72,15 @@ W2V_COMMAND("lm", "n-gram language models: build (modified Kneser-Ney, like lmpl
 
               auto model_path = std::make_shared<std::string>();
               auto binary_out = std::make_shared<std::string>();
-              CLI::App* compile = sub.add_subcommand("compile", "convert an ARPA model to the memory-mapped binary format");
+              auto format = std::make_shared<std::string>("kenlm");
+              CLI::App* compile = sub.add_subcommand(
+                  "compile", "convert an ARPA model to a memory-mapped binary (KenLM's probing format by default)");
               compile->add_option("arpa", *model_path, "ARPA or ARPA.gz")->required();
               compile->add_option("-o,--output", *binary_out, "output binary model")->required();
+              compile->add_option("--format", *format,
+                                  "kenlm: byte-identical to KenLM's `build_binary probing` (smaller, readable by KenLM); "
+                                  "w2v: w2v's own format version 1")
+                  ->check(CLI::IsMember({"kenlm", "w2v"}));
 
               auto query_model = std::make_shared<std::string>();
               auto no_context = std::make_shared<bool>(false);
@@ -103,8 +110,12 @@ W2V_COMMAND("lm", "n-gram language models: build (modified Kneser-Ney, like lmpl
                   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                   fmt::print(stderr, "wrote {} in {:.1f} s\n", *output, seconds);
                 } else if (compile->parsed()) {
-                  auto model = w2v::lm::NgramModel::from_arpa(*model_path);
-                  model->write_binary(*binary_out);
+                  if (*format == "w2v") {
+                    w2v::lm::NgramModel::from_arpa(*model_path)->write_binary(*binary_out);
+                  } else {
+                    w2v::lm::write_kenlm_probing(*model_path, *binary_out);
+                  }
+                  auto model = w2v::lm::open_language_model(*binary_out);
                   fmt::print(stderr, "wrote {}: order {}, {} words\n", *binary_out, model->order(), model->vocab_size());
                 } else if (query->parsed()) {
                   auto model = w2v::lm::open_language_model(*query_model);

@@ -20,4 +20,8 @@ bool is_kenlm_binary(const std::string& path);
 // Maps and validates a KenLM binary; w2v::Error naming the file on anything it cannot read.
 std::unique_ptr<BackoffModel> open_kenlm_binary(const std::string& path);
 
+// Writes the ARPA (plain or .gz) as KenLM's probing binary, as `build_binary probing` does
+// (multiplier 1.5, vocabulary strings included), atomically. Needs memory about the file's size.
+void write_kenlm_probing(const std::string& arpa_path, const std::string& out_path);
+
 }  // namespace w2v::lm

@@ -94,6 +94,17 @@ TEST(KenlmBinary, CommandsAcceptKenlmFiles) {
   }
 }
 
+// w2v's writer gives the very file `build_binary probing` gave (library and `lm compile`).
+TEST(KenlmBinary, CompileWritesBuildBinarysProbingFile) {
+  test::ScratchDir dir;
+  write_kenlm_probing(kData + "small4.arpa.gz", dir.file("ours.bin"));
+  EXPECT_TRUE(read_file(dir.file("ours.bin")) == read_file(kData + "probing.bin"));
+  ASSERT_EQ(test::run(kW2v + " lm compile " + kData + "small4.arpa.gz -o " + dir.file("cli.bin") + " 2>/dev/null"), 0);
+  EXPECT_TRUE(read_file(dir.file("cli.bin")) == read_file(kData + "probing.bin"));
+  ASSERT_EQ(test::run(kW2v + " lm compile --format w2v " + kData + "small4.arpa.gz -o " + dir.file("w2v.bin") + " 2>/dev/null"), 0);
+  EXPECT_EQ(query_output(dir.file("w2v.bin")), read_file(kData + "probing.query.txt"));
+}
+
 std::string open_error(const std::string& path) {
   try {
     open_language_model(path);
