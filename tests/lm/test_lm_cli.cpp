@@ -87,7 +87,10 @@ TEST(LmCli, LettersModelAndLexicon) {
 TEST(LmCli, PruneThresholdsBeforeTheCorpus) {
   test::ScratchDir dir;
   std::string corpus;
-  for (int i = 0; i < 60; ++i) corpus += "w" + std::to_string(i % 7) + " w" + std::to_string(i % 5) + " w" + std::to_string(i % 3) + "\n";
+  for (int i = 0; i < 60; ++i) {  // 40 distinct lines, the first 10 of them twice more
+    const int j = i < 40 ? i : i % 10;
+    corpus += "w" + std::to_string(j % 7) + " w" + std::to_string(j % 5) + " w" + std::to_string(j % 3) + "\n";
+  }
   write_file_atomic(dir.file("corpus.txt"), corpus);
   const std::string c = dir.file("corpus.txt");
   ASSERT_EQ(test::run(kW2v + " lm build --order 4 --discount-fallback --prune 0 1 " + c + " -o " + dir.file("a.arpa") + " 2>/dev/null"), 0);
@@ -101,6 +104,7 @@ TEST(LmCli, PruneThresholdsBeforeTheCorpus) {
   const auto pruned = test::read_arpa_table(dir.file("a.arpa")), full = test::read_arpa_table(dir.file("none.arpa"));
   EXPECT_EQ(pruned.counts[0], full.counts[0]);
   EXPECT_LT(pruned.counts[3], full.counts[3]);
+  EXPECT_GT(pruned.counts[3], 0u);
   EXPECT_EQ(test::run(kW2v + " lm build --order 2 --prune 0,x " + c + " -o " + dir.file("x.arpa") + " 2> " + dir.file("err")), 1);
   EXPECT_EQ(read_file(dir.file("err")),
             "w2v: error: --prune: expected non-negative integer thresholds like '0 1' or '0,1', got '0,x'\n");
