@@ -82,7 +82,11 @@ void BiasTrie::add(const std::vector<int>& labels, double boost) {
       edges_.emplace((static_cast<unsigned long long>(node) << 32) | static_cast<unsigned>(labels[d - 1]), next);
     }
     nodes_[node].leaf = false;
-    nodes_[next].bonus = std::max(nodes_[next].bonus, boost * static_cast<double>(d) / labels.size());
+    // The largest share of the phrases through this node (a negative boost, which suppresses a
+    // phrase, counts where no other phrase passes).
+    const double share = boost * static_cast<double>(d) / labels.size();
+    Node& n = nodes_[next];
+    n.bonus = n.phrases++ ? std::max(n.bonus, share) : share;
     node = next;
   }
   nodes_[node].end = true;

@@ -57,7 +57,7 @@ class BiasTrie {
  private:
   struct Node {
     double bonus = 0;   // max over the phrases through this node of boost × depth / length
-    int parent = -1;
+    int parent = -1, phrases = 0;
     bool end = false, leaf = true;
   };
   double enter(int& state, int label) const;

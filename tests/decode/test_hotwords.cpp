@@ -43,6 +43,14 @@ TEST(Hotwords, BiasTrieGivesBackBrokenMatches) {
   EXPECT_DOUBLE_EQ(t.step(s, 3, true, -1), -2.0 + 1.0);  // break, then the word 3 restarts a match
   EXPECT_DOUBLE_EQ(t.step(s, 1, true, -1), 2.0);
   EXPECT_DOUBLE_EQ(t.finish(s, -1), -2.0);  // unfinished at the end
+  // A negative boost suppresses: the full phrase costs it, a broken one nothing.
+  BiasTrie neg;
+  neg.add({4, 5}, -3.0);
+  s = BiasTrie::kRoot;
+  EXPECT_DOUBLE_EQ(neg.step(s, 4, true, -1), -1.5);
+  EXPECT_DOUBLE_EQ(neg.step(s, 6, true, -1), 1.5);
+  EXPECT_DOUBLE_EQ(neg.step(s, 4, true, -1), -1.5);
+  EXPECT_DOUBLE_EQ(neg.step(s, 5, true, -1), -1.5);  // complete: -3 kept
   // Token labels: a break waits for the boundary (7) before a match may start again.
   s = BiasTrie::kRoot;
   EXPECT_DOUBLE_EQ(t.step(s, 5, false, 7), 0.0);
