@@ -38,26 +38,37 @@ class Converter {
     return nullptr;
   }
 
+  // A copy is made only from the first child that changes (state dicts stay shared).
   Value container(const Value& v, bool& changed, size_t depth) {
     if (v.is(K::Dict)) {
-      Value out = Value::dict(v.as_dict().ordered);
-      out.as_dict().attrs = v.as_dict().attrs;
-      for (const auto& [k, x] : v.as_dict().items) {
+      const auto& items = v.as_dict().items;
+      Value out;
+      for (size_t i = 0; i < items.size(); ++i) {
         bool c = false;
-        Value y = convert(x, c, depth + 1);
-        changed |= c;
-        out.as_dict().items.emplace_back(k, std::move(y));
+        Value y = convert(items[i].second, c, depth + 1);
+        if (c && !changed) {
+          changed = true;
+          out = Value::dict(v.as_dict().ordered);
+          out.as_dict().attrs = v.as_dict().attrs;
+          out.as_dict().items.assign(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(i));
+        }
+        if (changed) out.as_dict().items.emplace_back(items[i].first, std::move(y));
       }
       return changed ? out : v;
     }
-    List items;
-    for (const Value& x : v.items()) {
+    const List& items = v.items();
+    List out;
+    for (size_t i = 0; i < items.size(); ++i) {
       bool c = false;
-      items.push_back(convert(x, c, depth + 1));
-      changed |= c;
+      Value y = convert(items[i], c, depth + 1);
+      if (c && !changed) {
+        changed = true;
+        out.assign(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(i));
+      }
+      if (changed) out.push_back(std::move(y));
     }
     if (!changed) return v;
-    return v.is(K::List) ? Value::list(std::move(items)) : Value::tuple(std::move(items));
+    return v.is(K::List) ? Value::list(std::move(out)) : Value::tuple(std::move(out));
   }
 
   Value object(const Value& v, bool& changed, size_t depth) {
