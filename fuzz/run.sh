@@ -40,7 +40,8 @@ for n in "${names[@]}"; do
     /^[[:space:]]*$/ { next }
     !/^[[:space:]]*\/\// { exit }
     index($0, key) == 1 { print substr($0, length(key) + 1) }' "fuzz/fuzz_$n.cpp" | tr '\n' ' ')"
-  limits=(-rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=20)
+  # -timeout is wall-clock: 60 s keeps a starved process on a loaded machine from reading as a hang.
+  limits=(-rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=60)
   [ "$SECONDS_EACH" != 0 ] && limits+=("-max_total_time=$SECONDS_EACH")
   [ -n "$RUNS" ] && limits+=("-runs=$RUNS")
   start=$(date +%s.%N)
