@@ -98,14 +98,17 @@ bool type_ok(Type t, const YAML::Node& n) {
   return false;
 }
 
-std::string nearest(const std::string& key, const std::vector<std::string>& candidates) {
+// "; did you mean 'x'?" for the nearest candidate; "" for a key too long to be a typo (edit
+// distance is quadratic: a hostile key of kilobytes would cost seconds).
+std::string suggestion(const std::string& key, const std::vector<std::string>& candidates) {
+  if (key.size() > 64 || candidates.empty()) return "";
   std::string best;
   size_t best_d = std::string::npos;
   for (const auto& c : candidates) {
     size_t d = edit_distance(key, c);
     if (d < best_d) best_d = d, best = c;
   }
-  return best;
+  return "; did you mean '" + best + "'?";
 }
 
 std::string yaml_text(const YAML::Node& n) {
@@ -119,15 +122,19 @@ void flatten(const YAML::Node& root, const std::string& source, std::vector<Assi
   if (root.IsNull()) return;
   if (!root.IsMap())
     throw file_error(source, root.Mark().line + 1, "expected a mapping of config sections");
+  // A key that is itself a list or mapping ("[a]: 1") is no name.
+  auto name = [&](const YAML::Node& key) {
+    if (!key.IsScalar()) throw file_error(source, key.Mark().line + 1, "expected a plain key, got " + yaml_text(key));
+    return key.Scalar();
+  };
   for (const auto& sec : root) {
-    const std::string section = sec.first.as<std::string>();
+    const std::string section = name(sec.first);
     const long line = sec.first.Mark().line + 1;
     if (sec.second.IsNull()) continue;
     if (!sec.second.IsMap())
       throw file_error(source, line, "section '" + section + "' must be a mapping of keys");
     for (const auto& kv : sec.second)
-      out.push_back({section + "." + kv.first.as<std::string>(), kv.second,
-                     source + ":" + std::to_string(kv.first.Mark().line + 1)});
+      out.push_back({section + "." + name(kv.first), kv.second, source + ":" + std::to_string(kv.first.Mark().line + 1)});
   }
 }
 
@@ -161,7 +168,7 @@ Config Config::parse(const std::string& yaml_text_in, const std::string& source,
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text_in);
-  } catch (const YAML::ParserException& e) {
+  } catch (const YAML::Exception& e) {
     throw file_error(source, e.mark.line + 1, "invalid YAML: " + e.msg);
   }
   std::vector<Assignment> assigns;
@@ -176,8 +183,7 @@ Config Config::parse(const std::string& yaml_text_in, const std::string& source,
   for (const auto& a : assigns) {
     const std::string section = a.key.substr(0, a.key.find('.'));
     if (std::find(secs.begin(), secs.end(), section) == secs.end())
-      throw Error(a.where + ": unknown section '" + section + "'; did you mean '" +
-                  nearest(section, secs) + "'?");
+      throw Error(a.where + ": unknown section '" + section + "'" + suggestion(section, secs));
     if (a.key == section + "._name") {
       const auto& options = choices(section);
       std::string name = a.value.IsScalar() ? a.value.Scalar() : "";
@@ -197,13 +203,20 @@ Config Config::parse(const std::string& yaml_text_in, const std::string& source,
 
   std::vector<std::string> known;
   std::map<std::string, const KeySpec*> spec_of;
-  for (const auto& k : schema()) {
+  // The schema's defaults parsed once (a few hundred small documents), cloned per config.
+  static const std::vector<YAML::Node> defaults = [] {
+    std::vector<YAML::Node> out;
+    for (const auto& k : schema()) out.push_back(YAML::Load(k.default_yaml));
+    return out;
+  }();
+  for (size_t i = 0; i < schema().size(); ++i) {
+    const KeySpec& k = schema()[i];
     if (!k.choice.empty() && (chosen.count(k.section) == 0 || chosen[k.section] != k.choice))
       continue;
     const std::string dotted = k.section + "." + k.key;
     known.push_back(dotted);
     spec_of[dotted] = &k;
-    cfg.entries_.push_back({dotted, YAML::Load(k.default_yaml)});
+    cfg.entries_.push_back({dotted, YAML::Clone(defaults[i])});
   }
 
   std::set<std::string> warned;
@@ -218,8 +231,7 @@ Config Config::parse(const std::string& yaml_text_in, const std::string& source,
       if (other_choice && !choices(section).empty())
         throw Error(a.where + ": key '" + a.key + "' does not apply to " + section +
                     "._name=" + (chosen.count(section) ? chosen[section] : "(unset)"));
-      throw Error(a.where + ": unknown key '" + a.key + "'; did you mean '" +
-                  nearest(a.key, known) + "'?");
+      throw Error(a.where + ": unknown key '" + a.key + "'" + suggestion(a.key, known));
     }
     const KeySpec& spec = *it->second;
     if (!type_ok(spec.type, a.value))
@@ -268,34 +280,49 @@ bool Config::is_set(const std::string& key) const {
   return !n.IsNull() && !is_missing(n);
 }
 
-bool Config::flag(const std::string& key) const { return required(key).as<bool>(); }
-int64_t Config::integer(const std::string& key) const { return required(key).as<long long>(); }
-double Config::real(const std::string& key) const { return required(key).as<double>(); }
-std::string Config::text(const std::string& key) const { return required(key).Scalar(); }
+namespace {
+
+// n.as<T>() with yaml-cpp's conversion error turned into one naming the key: types are checked
+// when the config is parsed, but an interpolation "${a.b}" may bring a value of another type.
+template <class T>
+T as(const YAML::Node& n, const std::string& key, const char* expected) {
+  try {
+    return n.as<T>();
+  } catch (const YAML::Exception&) {
+    throw key_error(key, std::string("expects ") + expected + ", got " + yaml_text(n));
+  }
+}
+
+}  // namespace
+
+bool Config::flag(const std::string& key) const { return as<bool>(required(key), key, "a bool"); }
+int64_t Config::integer(const std::string& key) const { return as<long long>(required(key), key, "an integer"); }
+double Config::real(const std::string& key) const { return as<double>(required(key), key, "a number"); }
+std::string Config::text(const std::string& key) const { return as<std::string>(required(key), key, "a string"); }
 
 std::vector<double> Config::reals(const std::string& key) const {
   YAML::Node n = required(key);
-  if (n.IsSequence()) return n.as<std::vector<double>>();
+  if (n.IsSequence()) return as<std::vector<double>>(n, key, "a list of numbers");
   bool ok = false;
-  std::vector<double> t = parse_tuple(n.Scalar(), &ok);
+  std::vector<double> t = parse_tuple(as<std::string>(n, key, "a number or list"), &ok);
   if (ok) return t;
-  return {n.as<double>()};
+  return {as<double>(n, key, "a number or list")};
 }
 
 std::vector<int64_t> Config::integers(const std::string& key) const {
   YAML::Node n = required(key);
   if (n.IsSequence()) {
     std::vector<int64_t> out;
-    for (const auto& e : n) out.push_back(e.as<long long>());
+    for (const auto& e : n) out.push_back(as<long long>(e, key, "a list of integers"));
     return out;
   }
-  return {n.as<long long>()};
+  return {as<long long>(n, key, "an integer or list")};
 }
 
 std::vector<std::string> Config::texts(const std::string& key) const {
   YAML::Node n = required(key);
-  if (n.IsSequence()) return n.as<std::vector<std::string>>();
-  return {n.Scalar()};
+  if (n.IsSequence()) return as<std::vector<std::string>>(n, key, "a list of strings");
+  return {as<std::string>(n, key, "a string or list")};
 }
 
 std::string Config::choice(const std::string& section) const {

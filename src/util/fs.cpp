@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -41,6 +42,9 @@ void write_file_atomic(const std::string& path, const std::string& content) {
 }
 
 std::string read_file(const std::string& path) {
+  // An ifstream opens a directory and reads it as an empty file.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw file_error(path, 0, "is a directory, expected a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw file_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
   std::ostringstream ss;

@@ -134,3 +134,39 @@ TEST(Config, TreeRoundTrips) {
   EXPECT_EQ(b.text("task.data"), "/x");
   EXPECT_EQ(b.choice("criterion"), "wav2vec");
 }
+
+// Regression: a directory given as the config was read as an empty file (all defaults).
+TEST(Config, DirectoryAsConfigIsAnErrorNamingIt) {
+  const std::string dir = kRoot + "/configs";
+  const std::string e = error_of([&] { Config::load(dir); });
+  EXPECT_EQ(e, dir + ": is a directory, expected a file");
+}
+
+// Regression (fuzz_config): a key that is a list or mapping ("? [a]") escaped as yaml-cpp's
+// TypedBadConversion, i.e. "internal error" instead of a line naming the file.
+TEST(Config, ComplexKeyIsAnErrorNamingTheLine) {
+  for (const std::string yaml : {"common:\n  ? [a, b]\n  : 1\n", "? {x: 1}\n: {seed: 1}\n"}) {
+    const std::string e = error_of([&] { Config::parse(yaml, "c.yaml"); });
+    EXPECT_NE(e.find("c.yaml:"), std::string::npos) << e;
+    EXPECT_NE(e.find("expected a plain key"), std::string::npos) << e;
+  }
+}
+
+// An interpolation may bring a value of another type than the key's: the getter names the key
+// (it was yaml-cpp's "bad conversion").
+TEST(Config, InterpolatedValueOfWrongTypeNamesTheKey) {
+  const Config c = Config::parse("optimization:\n  max_update: ${checkpoint.save_dir}\n", "c.yaml");
+  const std::string e = error_of([&] { c.integer("optimization.max_update"); });
+  EXPECT_NE(e.find("optimization.max_update"), std::string::npos) << e;
+  EXPECT_NE(e.find("expects an integer"), std::string::npos) << e;
+}
+
+// A hostile, kilobytes-long unknown key gets no edit-distance suggestion (quadratic time).
+TEST(Config, LongUnknownKeyIsRejectedWithoutSuggestion) {
+  const std::string key = "optimization." + std::string(5000, 'x');
+  const std::string e = error_of([&] { Config::parse("", "c.yaml", {key + "=1"}); });
+  EXPECT_NE(e.find("unknown key"), std::string::npos) << e.substr(0, 200);
+  EXPECT_EQ(e.find("did you mean"), std::string::npos) << e.substr(0, 200);
+  const std::string near = error_of([&] { Config::parse("", "c.yaml", {"optimization.max_updat=1"}); });
+  EXPECT_NE(near.find("did you mean 'optimization.max_update'"), std::string::npos) << near;
+}
