@@ -68,6 +68,9 @@ int run_align(const AlignCliOptions& o) {
   if (many && per_file && o.output.empty())
     throw Error("option --format " + o.format + " with --manifest: -o DIR is required (one file per entry)");
   const std::vector<Job> jobs = many ? manifest_jobs(o) : std::vector<Job>{single_job(o)};
+  std::error_code ec;
+  if (many && per_file && !fs::create_directories(o.output, ec) && ec)
+    throw file_error(o.output, 0, "cannot create the output directory: " + ec.message());
 
   RecognizerOptions ro;
   ro.model = o.model;

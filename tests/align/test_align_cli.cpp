@@ -96,7 +96,7 @@ TEST_F(AlignCli, LettersEqualTheOracleOnTheModelsLogits) {
       ++k;  // the separator
     }
   }
-  EXPECT_EQ(letters, 20);
+  EXPECT_EQ(letters, 19);
 
   // The same text given on the command line; a small window (windowed alignment) stays legal.
   ASSERT_EQ(run_command(w2v((dir_ / "a.wav").string() + " 'neat tattoo ten at noon' --window-seconds 1"), out), 0)
