@@ -39,14 +39,25 @@ int main(int argc, char** argv) {
   double seconds = 10;
   int threads = 0, repeats = 3;
   std::string preset = "base";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i];
+  const char* usage =
+      "usage: bench_model [--seconds S (10)] [--threads N (0 = all cores)] [--repeats R (3)] [--preset base|large_lv]\n"
+      "BASE/LARGE CTC forward on S seconds: w2v vs torchaudio (same weights, input and threads).\n";
+  for (int i = 1; i < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", usage);
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      fmt::print(stderr, "bench_model: option {} needs a value\n{}", a, usage);
+      return 2;
+    }
     if (a == "--seconds") seconds = std::stod(argv[i + 1]);
     else if (a == "--threads") threads = std::stoi(argv[i + 1]);
     else if (a == "--repeats") repeats = std::stoi(argv[i + 1]);
     else if (a == "--preset") preset = argv[i + 1];
     else {
-      fmt::print(stderr, "usage: bench_model [--seconds S] [--threads N] [--repeats R] [--preset base|large_lv]\n");
+      fmt::print(stderr, "bench_model: unknown option {}\n{}", a, usage);
       return 2;
     }
   }

@@ -22,7 +22,7 @@ struct ExtractOptions {
   std::vector<std::string> audio;
   int layer = 0;  // 0 = final output
   bool all_layers = false, logits = false;
-  int threads = 0;
+  int threads = 1;  // as every command: docs/decoding.md, Threads
 };
 
 int run_extract(const ExtractOptions& o) {
@@ -94,14 +94,14 @@ int run_extract(const ExtractOptions& o) {
 W2V_COMMAND("extract", "write wav2vec 2.0 features (and CTC logits) of audio files as .npy or .pt",
             [](CLI::App& sub) {
               auto o = std::make_shared<ExtractOptions>();
-              sub.add_option("checkpoint", o->checkpoint, "fairseq/w2v .pt file or HuggingFace directory")->required();
-              sub.add_option("audio", o->audio, "audio files (any format and rate libsndfile reads; resampled to 16 kHz)")->required();
+              sub.add_option("MODEL", o->checkpoint, "fairseq/w2v .pt file or HuggingFace directory")->required();
+              sub.add_option("AUDIO", o->audio, "audio files (any format and rate libsndfile reads; resampled to 16 kHz)")->required();
               sub.add_option("-o,--out", o->out_dir, "output directory")->required();
               auto* layer = sub.add_option("--layer", o->layer, "write this transformer layer's output (1-based) "
                                                                 "instead of the final output");
               sub.add_flag("--all-layers", o->all_layers, "write every layer's output, one file each: <stem>.layerK.npy (K = 1..L)")->excludes(layer);
               sub.add_option("--format", o->format, "npy or pt")->check(CLI::IsMember({"npy", "pt"}))->capture_default_str();
               sub.add_flag("--logits", o->logits, "also write the CTC logits [T, V] (fine-tuned models)");
-              sub.add_option("--threads", o->threads, "intra-op threads (0 = all cores)")->capture_default_str();
+              sub.add_option("--threads", o->threads, "intra-op threads (0 = all cores; see docs/decoding.md)")->capture_default_str();
               return [o] { return run_extract(*o); };
             });

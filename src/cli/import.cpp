@@ -13,7 +13,7 @@ W2V_COMMAND("import", "Convert a fairseq checkpoint or HuggingFace directory int
     std::string src, out, dict;
   };
   auto o = std::make_shared<Options>();
-  sub.add_option("SRC", o->src, "fairseq .pt file or HuggingFace directory (config.json + weights)")
+  sub.add_option("MODEL", o->src, "fairseq .pt file or HuggingFace directory (config.json + weights)")
       ->required()
       ->check(CLI::ExistingPath);
   sub.add_option("-o,--output", o->out, "w2v checkpoint to write")->required();

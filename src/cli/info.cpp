@@ -44,6 +44,6 @@ int run_info(const std::string& path) {
 
 W2V_COMMAND("info", "show a checkpoint's format, architecture and parameter count", [](CLI::App& sub) {
   auto path = std::make_shared<std::string>();
-  sub.add_option("checkpoint", *path, "fairseq/w2v .pt file or HuggingFace directory")->required();
+  sub.add_option("MODEL", *path, "fairseq/w2v .pt file or HuggingFace directory")->required();
   return [path] { return run_info(*path); };
 });

@@ -23,18 +23,23 @@ W2V_COMMAND("wer", "Word/character error rate of a hypothesis file against a ref
   sub.add_option("--report", o->report, "write an sclite-like report (alignments, totals, confusions) to FILE");
   sub.add_option("--top", o->top, "confusions listed in the report")->capture_default_str();
   sub.add_option("--layout", o->layout,
-                 "pairing of lines: auto (by '(id)' suffix when every line has one, else by line), line, "
-                 "suffix-id, first-column (Kaldi: id then text)")
-      ->check(CLI::IsMember({"auto", "line", "suffix-id", "first-column"}))
+                 "pairing of lines: auto (by '(id)' suffix when every line has one, by key when every line of "
+                 "both is 'key<TAB>text', else by line - dropping HYP's keys if only it has them), line, "
+                 "suffix-id, first-column (Kaldi: id then text), tab-key (w2v transcribe's several-file output)")
+      ->check(CLI::IsMember({"auto", "line", "suffix-id", "first-column", "tab-key"}))
       ->capture_default_str();
   return [o] {
     using w2v::eval::TranscriptLayout;
     static const std::map<std::string, TranscriptLayout> layouts = {{"auto", TranscriptLayout::kAuto},
                                                                     {"line", TranscriptLayout::kLine},
                                                                     {"suffix-id", TranscriptLayout::kSuffixId},
-                                                                    {"first-column", TranscriptLayout::kFirstColumn}};
+                                                                    {"first-column", TranscriptLayout::kFirstColumn},
+                                                                    {"tab-key", TranscriptLayout::kTabKey}};
     w2v::eval::Scorer scorer(o->cer);
-    for (const auto& p : w2v::eval::pair_transcripts(o->ref, o->hyp, layouts.at(o->layout))) scorer.add(p.id, p.ref, p.hyp);
+    std::string note;
+    for (const auto& p : w2v::eval::pair_transcripts(o->ref, o->hyp, layouts.at(o->layout), &note))
+      scorer.add(p.id, p.ref, p.hyp);
+    if (!note.empty()) fmt::print(stderr, "note: {}\n", note);
     fmt::print("{}: {:.2f} % ({} errors / {} {}: S {} D {} I {}; {} sentences, {} with errors)\n",
                o->cer ? "CER" : "WER", scorer.error_rate(), scorer.errors(), scorer.ref_units(),
                o->cer ? "characters" : "words", scorer.substitutions(), scorer.deletions(), scorer.insertions(),

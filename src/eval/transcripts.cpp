@@ -45,6 +45,24 @@ bool all_suffix_ids(const std::string& content) {
   return any;
 }
 
+bool all_tab_keyed(const std::string& content) {
+  bool any = false;
+  for (const auto& [number, line] : lines_of(content)) {
+    if (trim(line).empty()) continue;
+    if (line.find('\t') == std::string::npos) return false;
+    any = true;
+  }
+  return any;
+}
+
+// "dir/u1.wav" -> "u1".
+std::string file_stem(const std::string& key) {
+  const size_t slash = key.find_last_of('/');
+  std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
+  const size_t dot = name.rfind('.');
+  return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
+}
+
 }  // namespace
 
 std::vector<Transcript> parse_transcripts(const std::string& content, const std::string& name,
@@ -69,6 +87,14 @@ std::vector<Transcript> parse_transcripts(const std::string& content, const std:
         t.text = trim(line.substr(0, open));
         break;
       }
+      case TranscriptLayout::kTabKey: {
+        if (line.empty()) continue;
+        const size_t tab = raw.find('\t');
+        if (tab == std::string::npos) throw file_error(name, number, "expected 'key<TAB>text', got '" + line + "'");
+        t.id = trim(raw.substr(0, tab));
+        t.text = trim(raw.substr(tab + 1));
+        break;
+      }
       case TranscriptLayout::kFirstColumn: {
         if (line.empty()) continue;
         size_t space = line.find_first_of(" \t");
@@ -83,14 +109,29 @@ std::vector<Transcript> parse_transcripts(const std::string& content, const std:
 }
 
 std::vector<TranscriptPair> pair_transcripts(const std::string& ref_path, const std::string& hyp_path,
-                                             TranscriptLayout layout) {
+                                             TranscriptLayout layout, std::string* note) {
   std::string ref_content = read_file(ref_path), hyp_content = read_file(hyp_path);
+  if (note) note->clear();
+  TranscriptLayout hyp_layout = layout;
   if (layout == TranscriptLayout::kAuto) {
-    layout = all_suffix_ids(ref_content) && all_suffix_ids(hyp_content) ? TranscriptLayout::kSuffixId
-                                                                          : TranscriptLayout::kLine;
+    const bool ref_tabs = all_tab_keyed(ref_content), hyp_tabs = all_tab_keyed(hyp_content);
+    if (all_suffix_ids(ref_content) && all_suffix_ids(hyp_content)) {
+      layout = hyp_layout = TranscriptLayout::kSuffixId;
+    } else if (ref_tabs && hyp_tabs) {
+      layout = hyp_layout = TranscriptLayout::kTabKey;
+    } else if (hyp_tabs) {
+      layout = TranscriptLayout::kLine;
+      hyp_layout = TranscriptLayout::kTabKey;
+      if (note)
+        *note = hyp_path + ": every line is 'key<TAB>text' (w2v transcribe of several files): the keys are not "
+                           "scored; lines are paired with " + ref_path + " by position (give the reference as "
+                           "'key<TAB>text' lines to pair by key)";
+    } else {
+      layout = hyp_layout = TranscriptLayout::kLine;
+    }
   }
   auto refs = parse_transcripts(ref_content, ref_path, layout);
-  auto hyps = parse_transcripts(hyp_content, hyp_path, layout);
+  auto hyps = parse_transcripts(hyp_content, hyp_path, hyp_layout);
   std::vector<TranscriptPair> pairs;
   if (layout == TranscriptLayout::kLine) {
     if (refs.size() != hyps.size()) {
@@ -107,16 +148,29 @@ std::vector<TranscriptPair> pair_transcripts(const std::string& ref_path, const 
   for (const auto& h : hyps) {
     if (!by_id.emplace(h.id, &h).second) throw file_error(hyp_path, h.line, "duplicate utterance id '" + h.id + "'");
   }
+  // kTabKey: a path key also answers to its file stem, when no other key has that stem.
+  std::unordered_map<std::string, const Transcript*> by_stem;
+  std::unordered_map<std::string, int> stem_count;
+  if (layout == TranscriptLayout::kTabKey)
+    for (const auto& h : hyps) {
+      by_stem[file_stem(h.id)] = &h;
+      ++stem_count[file_stem(h.id)];
+    }
+  std::unordered_map<const Transcript*, long> used;
   std::unordered_map<std::string, long> seen;
   for (const auto& r : refs) {
     if (!seen.emplace(r.id, r.line).second) throw file_error(ref_path, r.line, "duplicate utterance id '" + r.id + "'");
-    auto it = by_id.find(r.id);
-    if (it == by_id.end())
-      throw file_error(ref_path, r.line, "utterance id '" + r.id + "' has no hypothesis in " + hyp_path);
-    pairs.push_back({r.id, r.text, it->second->text});
+    const Transcript* h = nullptr;
+    if (auto it = by_id.find(r.id); it != by_id.end()) h = it->second;
+    else if (auto st = by_stem.find(file_stem(r.id)); st != by_stem.end() && stem_count[st->first] == 1) h = st->second;
+    if (!h) throw file_error(ref_path, r.line, "utterance id '" + r.id + "' has no hypothesis in " + hyp_path);
+    if (!used.emplace(h, r.line).second)
+      throw file_error(ref_path, r.line, "utterance id '" + r.id + "' pairs with hypothesis '" + h->id +
+                                             "', which another reference line already took");
+    pairs.push_back({r.id, r.text, h->text});
   }
   for (const auto& h : hyps) {
-    if (!seen.count(h.id)) throw file_error(hyp_path, h.line, "utterance id '" + h.id + "' has no reference in " + ref_path);
+    if (!used.count(&h)) throw file_error(hyp_path, h.line, "utterance id '" + h.id + "' has no reference in " + ref_path);
   }
   return pairs;
 }

@@ -13,7 +13,7 @@
 
 namespace w2v::eval {
 
-enum class TranscriptLayout { kAuto, kLine, kSuffixId, kFirstColumn };
+enum class TranscriptLayout { kAuto, kLine, kSuffixId, kFirstColumn, kTabKey };
 
 struct Transcript {
   std::string id;
@@ -31,8 +31,9 @@ struct TranscriptPair {
 };
 
 // Reads both files and pairs them. Missing, extra or duplicate ids and differing line counts are
-// errors naming the file and line, never silently dropped utterances.
+// errors naming the file and line, never silently dropped utterances. note, if given, gets a
+// sentence for the user when kAuto had to guess (else it is cleared).
 std::vector<TranscriptPair> pair_transcripts(const std::string& ref_path, const std::string& hyp_path,
-                                             TranscriptLayout layout);
+                                             TranscriptLayout layout, std::string* note = nullptr);
 
 }  // namespace w2v::eval

@@ -12,6 +12,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -258,6 +259,34 @@ TEST_F(InferModel, TranscribeModelFirstAndJsonEscapesNames) {
   std::ifstream in(dir_ / "odd.json");
   const auto j = nlohmann::json::parse(in);
   EXPECT_EQ(j["files"][0]["path"].get<std::string>(), (dir_ / "caf\\xe9.wav").string());
+}
+
+// transcribe's several-file output ("path<TAB>text") scores with `w2v wer`: by key against a
+// keyed reference in another order (a key matches its file stem), by position against plain
+// lines with a note - never with the paths counted as words.
+TEST_F(InferModel, TranscribeOutputScoresWithWer) {
+  const std::string hyp = (dir_ / "hyp.txt").string();
+  std::string out;
+  ASSERT_EQ(run_command(std::string(W2V_BINARY) + " transcribe " + (dir_ / "model.pt").string() + " " +
+                            (dir_ / "u0.wav").string() + " " + (dir_ / "u1.wav").string() + " -o " + hyp,
+                        out),
+            0)
+      << out;
+  std::ifstream in(hyp);
+  std::string line0, line1;
+  std::getline(in, line0);
+  std::getline(in, line1);
+  const std::string text0 = line0.substr(line0.find('\t') + 1), text1 = line1.substr(line1.find('\t') + 1);
+  ASSERT_FALSE(text0.empty()) << line0;
+  std::ofstream(dir_ / "ref_keyed.txt") << "u1\t" << text1 << "\nu0\t" << text0 << " EXTRA\n";
+  std::ofstream(dir_ / "ref_plain.txt") << text0 << " EXTRA\n" << text1 << "\n";
+  const size_t words = std::count(text0.begin(), text0.end(), ' ') + 2 + (text1.empty() ? 0 : std::count(text1.begin(), text1.end(), ' ') + 1);
+  const std::string expected = fmt::format("WER: {:.2f} % (1 errors / {} words", 100.0 / words, words);
+  for (const char* ref : {"ref_keyed.txt", "ref_plain.txt"}) {
+    ASSERT_EQ(run_command(std::string(W2V_BINARY) + " wer " + (dir_ / ref).string() + " " + hyp, out), 0) << out;
+    EXPECT_NE(out.find(expected), std::string::npos) << ref << ": " << out;
+    EXPECT_EQ(out.find("note:") != std::string::npos, std::string(ref) == "ref_plain.txt") << out;
+  }
 }
 
 // Peak resident memory (KiB) of a command run to completion (wait4's rusage), its output
