@@ -1,6 +1,7 @@
 #include "train/distributed.h"
 
 #include <arpa/inet.h>
+#include <glog/logging.h>
 #include <ifaddrs.h>
 #include <netdb.h>
 #include <sys/socket.h>
@@ -87,6 +88,14 @@ std::string interface_address(const std::string& ifname) {
   return out;
 }
 
+// c10d logs its own copy of a rendezvous failure through glog ("Logging before
+// InitGoogleLogging..." and an E-line) around the one line this file throws: quiet meanwhile.
+struct QuietGlog {
+  int saved = FLAGS_minloglevel;
+  QuietGlog() { FLAGS_minloglevel = google::GLOG_FATAL; }
+  ~QuietGlog() { FLAGS_minloglevel = saved; }
+};
+
 std::string where(const Peer& p) {
   return "rank " + std::to_string(p.rank) + " of " + std::to_string(p.world_size) + ", rendezvous " +
          p.master_addr + ":" + std::to_string(p.master_port);
@@ -150,6 +159,7 @@ Distributed::Distributed(const Peer& peer) : peer_(peer), group_(std::make_uniqu
     throw Error(where(peer) + ": cannot open a Gloo device on " + (local.empty() ? "GLOO_SOCKET_IFNAME" : local) +
                 ": " + short_message(e));
   }
+  QuietGlog quiet;
   try {
     c10d::TCPStoreOptions o;
     o.port = static_cast<uint16_t>(peer.master_port);
