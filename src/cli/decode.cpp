@@ -4,6 +4,7 @@
 // references are given.
 #include <fmt/core.h>
 
+#include <cstdio>
 #include <map>
 #include <sstream>
 
@@ -84,6 +85,7 @@ int run(const Options& o) {
   if (o.format == "json") out = decode::to_json(files);
   if (o.output.empty()) fmt::print("{}", out);
   else write_file_atomic(o.output, out);
+  std::fflush(stdout);  // the table before the WER line when both go to one terminal or pipe
   if (!o.references.empty())
     fmt::print(stderr, "WER: {:.2f} % ({} errors / {} words; {} utterances)\n", wer.error_rate(), wer.errors(),
                wer.ref_units(), utterances.size());

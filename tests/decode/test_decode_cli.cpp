@@ -96,6 +96,11 @@ TEST(DecodeCli, DecodesNumpyAndEmissionFilesWithScoresAndWer) {
   }
   EXPECT_EQ(out, want.str() + "WER: 25.00 % (1 errors / 4 words; 3 utterances)\n");
 
+  // The decoder flags every front end shares: a hotwords file is read (its errors name it).
+  std::ofstream(dir / "hot.txt") << "CAT 2\n7\n";
+  EXPECT_NE(run_command(cmd + " --merge history --hotwords " + (dir / "hot.txt").string(), out), 0);
+  EXPECT_NE(out.find("hot.txt:2: expected 'WORD [WORD ...] [BOOST]'"), std::string::npos) << out;
+
   ASSERT_EQ(run_command(cmd + " --format json", out), 0) << out;
   EXPECT_NE(out.find("\"path\": \"dog\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"confidence\""), std::string::npos) << out;
