@@ -3,6 +3,9 @@
 
   bench/serve/load.py W2V MODEL WAV [--clients 1,2,4,8] [--requests 24] [--serve-args "..."]
 
+MODEL: any CTC model, e.g. a random BASE-sized one from `build/bench/decode/bench_random_ctc
+base.pt base` (speed does not depend on the weights); WAV: e.g. build/tests/serve/fixture/speech.wav.
+
 Starts `W2V serve MODEL --port 0 SERVE_ARGS` on 127.0.0.1, then for each client count runs that
 many threads, each posting WAV (response_format=json) back to back until --requests requests
 are done in all; records each request's latency and checks that every answer has the text the

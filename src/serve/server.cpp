@@ -208,9 +208,11 @@ void Server::Impl::stream(const TranscriptionRequest& r, std::vector<float> samp
           if (!emit(stream->finish())) return false;
           all.duration = static_cast<double>(x.size()) / audio::kSampleRate;
           json done = {{"type", "transcript.text.done"}, {"text", all.text}};
-          if (r.format == ResponseFormat::kVerboseJson)
-            for (auto& [key, value] : verbose(all, r).items())
+          if (r.format == ResponseFormat::kVerboseJson) {
+            const json v = verbose(all, r);  // named: items() of a temporary would dangle
+            for (const auto& [key, value] : v.items())
               if (key != "text") done[key] = value;
+          }
           send(done);
         } catch (const std::exception& e) {  // w2v::Error, or LibTorch's c10::Error
           send({{"type", "error"}, {"error", {{"message", e.what()}, {"type", "server_error"}, {"code", "transcription_failed"}}}});
