@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -52,15 +53,30 @@ decode::Emissions view(const bench::Setup& s, size_t u) {
   return {s.utterances[u].data(), static_cast<int>(s.utterances[u].size()) / V, V};
 }
 
-void merge(const Args& a) {
+// The synthetic setup with its decoder inputs loaded (noise 2.0 unless --noise).
+struct Loaded {
   bench::SyntheticOptions so;
-  so.utterances = a.utterances ? a.utterances : 40;
-  so.seconds = a.seconds;
-  so.noise = a.noise ? static_cast<float>(a.noise) : 2.0f;
-  bench::Setup s = bench::make_setup(so);
-  decode::TokenSet tokens(bench::kLetters);
-  auto lexicon = decode::Lexicon::parse(s.lexicon_text, "bench.lex", tokens);
-  auto lm = lm::load_language_model(s.word_arpa);
+  bench::Setup s;
+  decode::TokenSet tokens{bench::kLetters};
+  std::unique_ptr<decode::Lexicon> lexicon;
+  std::unique_ptr<lm::LanguageModel> lm;
+  explicit Loaded(const Args& a) {
+    so.utterances = a.utterances ? a.utterances : 40;
+    so.seconds = a.seconds;
+    so.noise = a.noise ? static_cast<float>(a.noise) : 2.0f;
+    s = bench::make_setup(so);
+    lexicon = std::make_unique<decode::Lexicon>(decode::Lexicon::parse(s.lexicon_text, "bench.lex", tokens));
+    lm = lm::load_language_model(s.word_arpa);
+  }
+};
+
+void merge(const Args& a) {
+  Loaded x(a);
+  const auto& so = x.so;
+  const auto& s = x.s;
+  const auto& tokens = x.tokens;
+  const auto& lexicon = *x.lexicon;
+  const auto& lm = x.lm;
   fmt::print("merge: {} utterances x {} s, noise {}\n", so.utterances, so.seconds, so.noise);
   for (int beam : {a.beam, 500}) {
     std::map<decode::MergeMode, eval::Scorer> wer;
@@ -209,14 +225,12 @@ double auc(std::vector<std::pair<double, bool>> v) {
 }
 
 void confidence(const Args& a) {
-  bench::SyntheticOptions so;
-  so.utterances = a.utterances ? a.utterances : 40;
-  so.seconds = a.seconds;
-  so.noise = a.noise ? static_cast<float>(a.noise) : 2.0f;
-  bench::Setup s = bench::make_setup(so);
-  decode::TokenSet tokens(bench::kLetters);
-  auto lexicon = decode::Lexicon::parse(s.lexicon_text, "bench.lex", tokens);
-  auto lm = lm::load_language_model(s.word_arpa);
+  Loaded x(a);
+  const auto& so = x.so;
+  const auto& s = x.s;
+  const auto& tokens = x.tokens;
+  const auto& lexicon = *x.lexicon;
+  const auto& lm = x.lm;
   auto o = beam_options(a.beam);
   o.nbest = 10;
   decode::LexiconDecoder d(tokens, lexicon, *lm, o);

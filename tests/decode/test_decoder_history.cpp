@@ -46,68 +46,57 @@ int64_t peak_nodes(Make make, const TokenSet& tokens, const Lexicon& lex, int fr
   return d.peak_history_nodes() + d.peak_word_histories();
 }
 
-// `make(nbest)` builds a decoder. Memory is checked with nbest 1: under history merging each
-// further n-best entry may be a runner-up that differs early and keeps its own path.
+// `make(options)` builds a decoder; both merge keys are checked. Memory is checked with nbest
+// 1: under history merging each further n-best entry may be a runner-up that differs early and
+// keeps its own path.
 template <class Make>
-void check_bounded(Make make, const TokenSet& tokens, const Lexicon& lex, const std::string& name) {
+void check_bounded(Make make, const TokenSet& tokens, const Lexicon& lex, const std::string& decoder) {
   const int64_t never = int64_t{1} << 40;
-  auto one = [&] { return make(1); };
-  auto three = [&] { return make(3); };
-  const int64_t short_peak = peak_nodes(one, tokens, lex, 2000, 4096);
-  const int64_t long_peak = peak_nodes(one, tokens, lex, 20000, 4096);
-  const int64_t uncollected = peak_nodes(one, tokens, lex, 20000, never);
-  fmt::print("{}: peak history nodes + word histories 2000 frames {}, 20000 frames {}, 20000 uncollected {}\n", name,
-             short_peak, long_peak, uncollected);
-  // Ten times the frames, about the same memory; without collection it grows with the frames.
-  EXPECT_LE(long_peak, short_peak * 3 / 2) << name;
-  EXPECT_GE(uncollected, 20000 * 10) << name;
-  EXPECT_GE(uncollected, 8 * long_peak) << name;
-  // Results (3-best) equal those of the uncollected decode, collecting at 4096 nodes or after
-  // every frame (the smallest trigger).
-  std::vector<DecodeResult> kept, collected, every;
-  peak_nodes(three, tokens, lex, 20000, never, &kept);
-  peak_nodes(three, tokens, lex, 20000, 4096, &collected);
-  peak_nodes(three, tokens, lex, 20000, 1, &every);
-  expect_same(collected, kept, name + ": collected vs uncollected");
-  expect_same(every, kept, name + ": collected every frame vs uncollected");
+  for (MergeMode merge : {MergeMode::kState, MergeMode::kHistory}) {
+    const std::string name = decoder + (merge == MergeMode::kState ? "/state" : "/history");
+    auto with = [&](int nbest) {
+      return [&, nbest] {
+        BeamOptions o;
+        o.beam = 40;
+        o.beam_size_token = 0;
+        o.beam_threshold = 25;
+        o.merge = merge;
+        o.nbest = nbest;
+        return make(o);
+      };
+    };
+    const int64_t short_peak = peak_nodes(with(1), tokens, lex, 2000, 4096);
+    const int64_t long_peak = peak_nodes(with(1), tokens, lex, 20000, 4096);
+    const int64_t uncollected = peak_nodes(with(1), tokens, lex, 20000, never);
+    fmt::print("{}: peak history nodes + word histories 2000 frames {}, 20000 frames {}, 20000 uncollected {}\n", name,
+               short_peak, long_peak, uncollected);
+    // Ten times the frames, about the same memory; without collection it grows with the frames.
+    EXPECT_LE(long_peak, short_peak * 3 / 2) << name;
+    EXPECT_GE(uncollected, 20000 * 10) << name;
+    EXPECT_GE(uncollected, 8 * long_peak) << name;
+    // Results (3-best) equal those of the uncollected decode, collecting at 4096 nodes or after
+    // every frame (the smallest trigger).
+    std::vector<DecodeResult> kept, collected, every;
+    peak_nodes(with(3), tokens, lex, 20000, never, &kept);
+    peak_nodes(with(3), tokens, lex, 20000, 4096, &collected);
+    peak_nodes(with(3), tokens, lex, 20000, 1, &every);
+    expect_same(collected, kept, name + ": collected vs uncollected");
+    expect_same(every, kept, name + ": collected every frame vs uncollected");
+  }
 }
 
 TEST(DecoderHistory, LexiconDecoderMemoryBoundedResultsUnchanged) {
   TokenSet tokens(kSymbols);
   Lexicon lex = Lexicon::parse(kLexicon, "test.lex", tokens);
   BigramLm lm(words_of(lex), 5);
-  for (MergeMode merge : {MergeMode::kState, MergeMode::kHistory}) {
-    BeamOptions o;
-    o.beam = 40;
-    o.beam_size_token = 0;
-    o.beam_threshold = 25;
-    o.merge = merge;
-    check_bounded([&](int nbest) {
-                    BeamOptions n = o;
-                    n.nbest = nbest;
-                    return LexiconDecoder(tokens, lex, lm, n);
-                  }, tokens, lex,
-                  merge == MergeMode::kState ? "lexicon/state" : "lexicon/history");
-  }
+  check_bounded([&](const BeamOptions& o) { return LexiconDecoder(tokens, lex, lm, o); }, tokens, lex, "lexicon");
 }
 
 TEST(DecoderHistory, LexiconFreeDecoderMemoryBoundedResultsUnchanged) {
   TokenSet tokens(kSymbols);
   Lexicon lex = Lexicon::parse(kLexicon, "test.lex", tokens);
   BigramLm lm(kSymbols, 6);
-  for (MergeMode merge : {MergeMode::kState, MergeMode::kHistory}) {
-    BeamOptions o;
-    o.beam = 40;
-    o.beam_size_token = 0;
-    o.beam_threshold = 25;
-    o.merge = merge;
-    check_bounded([&](int nbest) {
-                    BeamOptions n = o;
-                    n.nbest = nbest;
-                    return LexiconFreeDecoder(tokens, lm, n);
-                  }, tokens, lex,
-                  merge == MergeMode::kState ? "lexicon-free/state" : "lexicon-free/history");
-  }
+  check_bounded([&](const BeamOptions& o) { return LexiconFreeDecoder(tokens, lm, o); }, tokens, lex, "lexicon-free");
 }
 
 TEST(DecoderHistory, BeamHistorySettlesTheCommonPrefix) {
