@@ -44,6 +44,6 @@ fi
 BUILD_DIR=${W2V_BUILD_DIR:-build}
 JOBS=${W2V_JOBS:-$(nproc)}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DW2V_BUILD_PYTHON=ON
 fi
 cmake --build "$BUILD_DIR" -j "$JOBS"
