@@ -95,15 +95,6 @@ log() { printf '\n== %s ==\n' "$*" >&2; }
 done_stage() { [ -f "$workdir/.done.$1" ]; }
 mark_done() { touch "$workdir/.done.$1"; [ "$stop_after" != "$1" ] || { log "stopping after $1"; exit 0; }; }
 
-# manifest_split SRC NAME: fairseq's `wav2vec_manifest.py SRC --valid-percent 0`, renamed to
-# NAME.tsv (the manifest tool writes train.tsv).
-manifest_split() {
-  local tmp="$data/.manifest_$2"
-  "$w2v" manifest "$1" --dest "$tmp" --ext flac --valid-percent 0
-  mv "$tmp/train.tsv" "$data/$2.tsv"
-  rmdir "$tmp"
-}
-
 if ! done_stage data; then
   log "data: manifests, letter labels (libri_labels.py), dictionary"
   mkdir -p "$data" "$ptdata"
@@ -112,9 +103,9 @@ if ! done_stage data; then
     --path-must-contain /train-
   for split in train-clean-100:train dev-other:dev_other test-clean:test_clean test-other:test_other; do
     src="${split%%:*}" name="${split##*:}"
-    manifest_split "$librispeech/$src" "$name"
-    "$w2v" labels --tsv "$data/$name.tsv" --transcripts "$librispeech/$src" \
-      --output-dir "$data" --output-name "$name"
+    # fairseq's `wav2vec_manifest.py SRC --valid-percent 0` written as NAME.tsv
+    "$w2v" manifest "$librispeech/$src" --dest "$data" --name "$name" --ext flac
+    "$w2v" labels "$data/$name.tsv" --transcripts "$librispeech/$src"
   done
   "$w2v" dict "$data/train.ltr" -o "$data/dict.ltr.txt"
   mark_done data

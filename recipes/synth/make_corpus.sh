@@ -36,11 +36,8 @@ mkdir -p "$out"
 if [ -n "$w2v" ]; then
   /usr/bin/python3 "$here/corpus.py" "$out" "$@"
   for split in train valid test; do
-    "$w2v" manifest "$out/audio/$split" --dest "$out/.manifest_$split" --ext wav --valid-percent 0 > /dev/null
-    mv "$out/.manifest_$split/train.tsv" "$out/$split.tsv"
-    rmdir "$out/.manifest_$split"
-    "$w2v" labels --tsv "$out/$split.tsv" --transcripts "$out/$split.transcripts.tsv" \
-      --output-dir "$out" --output-name "$split" > /dev/null
+    "$w2v" manifest "$out/audio/$split" --dest "$out" --name "$split" --ext wav > /dev/null
+    "$w2v" labels "$out/$split.tsv" --transcripts "$out/$split.transcripts.tsv" > /dev/null
   done
   "$w2v" dict "$out/train.ltr" -o "$out/dict.ltr.txt" > /dev/null
 else

@@ -18,8 +18,41 @@ std::vector<Command>& registry() {
   return commands;
 }
 
+namespace {
+
+constexpr int kMaxThreads = 256;
+
+std::string threads_problem(const std::string& value) {
+  long long n = -1;
+  size_t used = 0;
+  try {
+    n = std::stoll(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size() || n < 0 || n > kMaxThreads)
+    return fmt::format("--threads: expected 0 (all cores) or 1 to {}, got '{}'", kMaxThreads, value);
+  return "";
+}
+
+// Every command's --threads gets the same check at parse time (usage error, exit 2): an absurd
+// count (1e9, negative) made LibTorch start threads without end or fall back silently.
+void check_threads_options(CLI::App* app) {
+  static const CLI::Validator kThreads(
+      [](std::string& value) {
+        std::string problem = threads_problem(value);
+        return problem.empty() ? problem : problem.substr(problem.find(": ") + 2);
+      },
+      "0.." + std::to_string(kMaxThreads));
+  if (CLI::Option* threads = app->get_option_no_throw("--threads")) threads->check(kThreads);
+  for (CLI::App* sub : app->get_subcommands([](CLI::App*) { return true; })) check_threads_options(sub);
+}
+
+}  // namespace
+
 int set_threads(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (const std::string problem = threads_problem(std::to_string(threads)); !problem.empty()) throw Error(problem);
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   return at::get_num_threads();
 }
@@ -42,6 +75,7 @@ int main(int argc, char** argv) {
     *run = command.setup(*sub);
     sub->callback([run, &action] { action = *run; });
   }
+  w2v::cli::check_threads_options(&app);
 
   // CLI11 reports an unknown first word as "A subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-' &&

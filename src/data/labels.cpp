@@ -93,22 +93,26 @@ Transcripts Transcripts::load(const std::string& src) {
     if (line.empty()) continue;
     const size_t tab = line.find('\t');
     if (tab == std::string::npos || tab == 0)
-      throw file_error(src, number, "expected 'relative/path<TAB>text', got '" + line + "'");
+      throw file_error(src, number, "expected 'KEY<TAB>text' (KEY: relative path, file name or id), got '" + line + "'");
     add_text(t.texts_, line.substr(0, tab), line.substr(tab + 1), src, number);
   }
   return t;
 }
 
-const std::string& Transcripts::find(const std::string& relative_path) const {
-  std::string key = relative_path;
-  if (by_stem_) {
-    key = fs::path(relative_path).filename().string();
-    key = key.substr(0, key.find('.'));  // libri_labels.py: basename up to the first dot
+const std::string& Transcripts::find(const std::string& relative_path, std::string* key) const {
+  const std::string name = fs::path(relative_path).filename().string();
+  const std::string id = name.substr(0, name.find('.'));  // libri_labels.py: basename up to the first dot
+  std::vector<std::string> keys = {id};
+  if (!by_stem_) keys = {relative_path, name, id};
+  for (const std::string& k : keys) {
+    auto it = texts_.find(k);
+    if (it == texts_.end()) continue;
+    if (key) *key = k;
+    return it->second;
   }
-  auto it = texts_.find(key);
-  if (it == texts_.end())
-    throw file_error(source_, 0, "no transcript for '" + relative_path + "' (looked up as '" + key + "')");
-  return it->second;
+  throw file_error(source_, 0,
+                   "no transcript for '" + relative_path + "' (looked up as " +
+                       (by_stem_ ? "'" + id + "'" : "its path, '" + name + "' and '" + id + "'") + ")");
 }
 
 std::string invalid_characters(const std::string& text, const std::string& alphabet) {

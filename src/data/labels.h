@@ -17,13 +17,15 @@ std::string letters(const std::string& words);
 
 // Transcripts keyed for lookup by manifest path. src is either a LibriSpeech tree (every
 // *.trans.txt below it, "ID TEXT" lines, key = ID = the audio file's stem) or a TSV file of
-// "relative/path<TAB>text" lines (key = relative path). Text is upper-cased and its runs of
-// whitespace collapsed. Errors name file:line.
+// "KEY<TAB>text" lines, KEY = the manifest's relative path, the file name or the utterance id
+// (file name up to its first dot). Text is upper-cased and its runs of whitespace collapsed.
+// Errors name file:line.
 class Transcripts {
  public:
   static Transcripts load(const std::string& src);
-  // Transcript of a manifest entry; throws naming the entry when there is none.
-  const std::string& find(const std::string& relative_path) const;
+  // Transcript of a manifest entry, looked up by relative path, then file name, then id;
+  // throws naming the entry when there is none. *key receives the key that matched.
+  const std::string& find(const std::string& relative_path, std::string* key = nullptr) const;
   size_t size() const { return texts_.size(); }
 
  private:

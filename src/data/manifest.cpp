@@ -44,7 +44,36 @@ Manifest Manifest::load(const std::string& tsv) {
   return m;
 }
 
+namespace {
+
+// Why a name cannot be one TSV field ("" when it can).
+std::string unfit_for_tsv(const std::string& name) {
+  for (char c : name)
+    if (c == '\t' || c == '\n' || c == '\r')
+      return std::string("its name contains a ") + (c == '\t' ? "tab" : c == '\n' ? "newline" : "carriage return") +
+             ", which a TSV manifest cannot hold (rename the file)";
+  return "";
+}
+
+std::string printable(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    if (c == '\t') out += "\\t";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
 void Manifest::save(const std::string& tsv) const {
+  if (const std::string why = unfit_for_tsv(root); !why.empty())
+    throw file_error(tsv, 0, "cannot write the root directory '" + printable(root) + "': " + why);
+  for (const ManifestEntry& e : entries)
+    if (const std::string why = unfit_for_tsv(e.path); !why.empty())
+      throw file_error(tsv, 0, "cannot write '" + printable(e.path) + "': " + why);
   write_atomic(tsv, [&](std::ostream& out) {
     out << root << '\n';
     for (const ManifestEntry& e : entries) out << e.path << '\t' << e.num_samples << '\n';
@@ -113,6 +142,24 @@ class PythonRandom {
   size_t index_ = kN;
 };
 
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// "flac,wav" -> {".flac", ".wav"}.
+std::vector<std::string> extensions(const std::string& list) {
+  std::vector<std::string> out;
+  std::istringstream in(list);
+  std::string ext;
+  while (std::getline(in, ext, ',')) {
+    while (!ext.empty() && ext.front() == '.') ext.erase(0, 1);
+    if (!ext.empty()) out.push_back("." + lower(ext));
+  }
+  if (out.empty()) throw Error("--ext: expected extensions such as 'flac' or 'flac,wav', got '" + list + "'");
+  return out;
+}
+
 bool hidden(const fs::path& relative) {
   for (const fs::path& part : relative)
     if (!part.empty() && part.string()[0] == '.') return true;
@@ -127,12 +174,15 @@ ManifestSplit scan_audio_dir(const std::string& dir, const ManifestOptions& opti
   std::error_code ec;
   const fs::path root = fs::canonical(dir, ec);
   if (ec || !fs::is_directory(root)) throw file_error(dir, 0, "not a directory");
-  const std::string suffix = "." + options.ext;
+  const std::vector<std::string> suffixes = extensions(options.ext);
   std::vector<std::string> files;  // relative paths, as glob("**/*.ext") finds them
   for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::follow_directory_symlink, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    const std::string name = lower(it->path().filename().string());
+    if (std::none_of(suffixes.begin(), suffixes.end(), [&](const std::string& suffix) {
+          return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+        }))
+      continue;
     const fs::path relative = it->path().lexically_relative(root);
     if (!hidden(relative) && !it->is_directory()) files.push_back(relative.string());
   }
@@ -150,6 +200,11 @@ ManifestSplit scan_audio_dir(const std::string& dir, const ManifestOptions& opti
     }
     if (!options.path_must_contain.empty() && real.string().find(options.path_must_contain) == std::string::npos)
       continue;
+    const std::string relative = real.lexically_relative(root).string();
+    if (const std::string why = unfit_for_tsv(relative); !why.empty()) {
+      split.bad_files.push_back(printable(real.string()) + ": " + why);
+      continue;
+    }
     int64_t frames = 0;
     try {
       frames = audio::info(real.string()).frames;
@@ -164,7 +219,7 @@ ManifestSplit scan_audio_dir(const std::string& dir, const ManifestOptions& opti
       continue;
     }
     Manifest& dest = rand.random() > options.valid_percent ? split.train : split.valid;
-    dest.entries.push_back({real.lexically_relative(root).string(), frames});
+    dest.entries.push_back({relative, frames});
   }
   return split;
 }

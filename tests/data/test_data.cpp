@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <map>
@@ -154,7 +155,7 @@ TEST(CorpusTools, ManifestLabelsDictMatchFairseqScripts) {
   const Manifest m = Manifest::load(dir / "ours/train.tsv");
   for (const ManifestEntry& e : m.entries) tsv += e.path + "\tsome  words for " + std::string(1, char('a' + e.path[1] % 26)) + "\n";
   write_text(dir / "texts.tsv", tsv);
-  must_run(w2v("labels --tsv " + dir / "ours/train.tsv --transcripts " + dir / "texts.tsv --output-dir " +
+  must_run(w2v("labels " + dir / "ours/train.tsv --transcripts " + dir / "texts.tsv --output-dir " +
                dir / "ours --output-name tsvmode"));
   must_run(test::oracle("data_manifest.py") + " labels " + dir / "ours/train.tsv --output-dir " + dir / "ref" +
            " --output-name tsvmode --tsv-transcripts " + dir / "texts.tsv");
@@ -198,6 +199,133 @@ TEST(CorpusTools, AllBadFilesAndBadTranscriptsAreReported) {
   EXPECT_NE(out.find(m.entries[1].path), std::string::npos) << out;          // the missing transcript too
   EXPECT_NE(out.find("2 entries without"), std::string::npos) << out;
   EXPECT_FALSE(std::filesystem::exists(dir / "m/train.ltr"));
+}
+
+// Regression: `manifest --verify` crashed (SIGSEGV) on a file that resamples to 0 samples and on
+// a header rate of 2^31-1; both are now listed as bad files by name.
+TEST(CorpusTools, VerifyReportsUnreadableRatesAndTooShortFiles) {
+  TempDir dir("w2v_data");
+  const std::string root = dir / "corpus";
+  std::filesystem::create_directories(root);
+  audio::write(root + "/ok.wav", std::vector<float>(1600, 0.1f), 16000);
+  audio::write(root + "/one.wav", {0.5f}, 48000);
+  audio::write(root + "/huge_rate.wav", std::vector<float>(100, 0.1f), 16000);
+  {
+    std::fstream f(root + "/huge_rate.wav", std::ios::in | std::ios::out | std::ios::binary);
+    const uint32_t rate = 2147483647u;
+    f.seekp(24);  // canonical WAV header: fmt chunk first, sample rate at byte 24
+    f.write(reinterpret_cast<const char*>(&rate), 4);
+  }
+  std::string out;
+  EXPECT_EQ(test::run(w2v("manifest " + root + " --dest " + dir / "m --verify"), &out), 1) << out;
+  EXPECT_NE(out.find("one.wav: audio too short"), std::string::npos) << out;
+  EXPECT_NE(out.find("huge_rate.wav: unsupported sample rate 2147483647"), std::string::npos) << out;
+  EXPECT_NE(out.find("2 unreadable"), std::string::npos) << out;
+}
+
+// Regression: names with a tab or newline were written unescaped and corrupted the TSV.
+TEST(CorpusTools, NamesATsvCannotHoldAreRejectedByName) {
+  TempDir dir("w2v_data");
+  const std::string root = dir / "corpus";
+  std::filesystem::create_directories(root + "/sub\tdir");
+  audio::write(root + "/fine.wav", std::vector<float>(1600, 0.1f), 16000);
+  audio::write(root + "/new\nline.wav", std::vector<float>(1600, 0.1f), 16000);
+  audio::write(root + "/sub\tdir/a.wav", std::vector<float>(1600, 0.1f), 16000);
+  const ManifestSplit split = scan_audio_dir(root, ManifestOptions{});
+  EXPECT_EQ(split.train.entries.size(), 1u);
+  ASSERT_EQ(split.bad_files.size(), 2u);
+  std::string out;
+  EXPECT_EQ(test::run(w2v("manifest " + root + " --dest " + dir / "m"), &out), 1) << out;
+  EXPECT_NE(out.find("new\\nline.wav: its name contains a newline"), std::string::npos) << out;
+  EXPECT_NE(out.find("sub\\tdir/a.wav: its name contains a tab"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "m/train.tsv"));
+  // Manifest::save refuses such a path too, whoever built the manifest.
+  Manifest m;
+  m.root = "/r";
+  m.entries.push_back({"a\tb.wav", 10});
+  const std::string e = error_of([&] { m.save(dir / "x.tsv"); });
+  EXPECT_NE(e.find("a\\tb.wav"), std::string::npos) << e;
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.tsv"));
+}
+
+// Issue 14: every container w2v reads is found by default, "nothing found" names --ext, no file
+// leaves the split unless --valid-percent asks (and then the count is printed), --name names it.
+TEST(CorpusTools, ManifestDefaultsNameAndExtensions) {
+  TempDir dir("w2v_data");
+  const std::string root = dir / "corpus";
+  std::filesystem::create_directories(root);
+  audio::write(root + "/a.wav", std::vector<float>(1600, 0.1f), 16000);
+  audio::write(root + "/b.flac", std::vector<float>(1700, 0.1f), 16000, audio::Encoding::kFlac16);
+  audio::write(root + "/c.ogg", std::vector<float>(16000, 0.1f), 16000, audio::Encoding::kOggVorbis);
+  audio::write(root + "/D.WAV", std::vector<float>(1800, 0.1f), 16000);
+  write_text(root + "/notes.txt", "not audio, not listed");
+  std::string out = must_run(w2v("manifest " + root + " --dest " + dir / "m --name test"));
+  EXPECT_NE(out.find("4 files in test.tsv"), std::string::npos) << out;
+  const Manifest m = Manifest::load(dir / "m/test.tsv");
+  ASSERT_EQ(m.entries.size(), 4u);
+  EXPECT_EQ(m.entries[0].path, "D.WAV");
+  EXPECT_EQ(m.entries[1].path, "a.wav");
+  EXPECT_FALSE(std::filesystem::exists(dir / "m/train.tsv"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "m/valid.tsv"));
+
+  out = must_run(w2v("manifest " + root + " --dest " + dir / "v --ext wav --valid-percent 0.5"));
+  const size_t train = Manifest::load(dir / "v/train.tsv").entries.size(),
+               valid = Manifest::load(dir / "v/valid.tsv").entries.size();
+  EXPECT_EQ(train + valid, 2u);
+  EXPECT_NE(out.find(std::to_string(valid) + " drawn into valid.tsv"), std::string::npos) << out;
+
+  EXPECT_EQ(test::run(w2v("manifest " + root + " --dest " + dir / "n --ext mp3"), &out), 1);
+  EXPECT_NE(out.find("--ext"), std::string::npos) << out;
+  EXPECT_NE(out.find("mp3"), std::string::npos) << out;
+  EXPECT_EQ(test::run(w2v("manifest " + root + " --dest " + dir / "n --name valid --valid-percent 0.5"), &out), 1);
+  EXPECT_NE(out.find("--name valid"), std::string::npos) << out;
+  must_run(w2v("manifest " + root + " --dest " + dir / "n --name valid"));
+  EXPECT_EQ(Manifest::load(dir / "n/valid.tsv").entries.size(), 4u);
+}
+
+// Issue 14: transcripts keyed by relative path, file name or utterance id; an id shared by two
+// files is an error rather than one text for both; the manifest is one positional argument.
+TEST(CorpusTools, LabelsAcceptPathNameOrIdKeys) {
+  TempDir dir("w2v_data");
+  write_text(dir / "m.tsv", "/r\nspk/one.wav\t100\nspk/two.flac\t100\nthree.wav\t100\n");
+  write_text(dir / "t.tsv", "one\tfirst text\ntwo.flac\tsecond text\nthree.wav\tthird\n");
+  must_run(w2v("labels " + dir / "m.tsv --transcripts " + dir / "t.tsv"));
+  EXPECT_EQ(read_file(dir / "m.wrd"), "FIRST TEXT\nSECOND TEXT\nTHIRD\n");
+  EXPECT_EQ(read_file(dir / "m.ltr"), "F I R S T | T E X T |\nS E C O N D | T E X T |\nT H I R D |\n");
+  write_text(dir / "dup.tsv", "/r\na/1.wav\t100\nb/1.wav\t100\n");
+  write_text(dir / "t2.tsv", "1\tsame id\n");
+  std::string out;
+  EXPECT_EQ(test::run(w2v("labels " + dir / "dup.tsv --transcripts " + dir / "t2.tsv"), &out), 1);
+  EXPECT_NE(out.find("b/1.wav: transcript '1' matches this file and a/1.wav too"), std::string::npos) << out;
+  EXPECT_EQ(test::run(w2v("labels --help"), &out), 0);
+  EXPECT_EQ(out.find("--tsv"), std::string::npos) << out;
+}
+
+// Regression: a directory where a file is expected was read as an empty file.
+TEST(CorpusTools, DirectoryWhereAFileBelongsIsAnError) {
+  TempDir dir("w2v_data");
+  std::filesystem::create_directories(dir / "d");
+  for (const auto& load : std::vector<std::function<void()>>{
+           [&] { Manifest::load(dir / "d"); }, [&] { Dictionary::load(dir / "d"); },
+           [&] { read_labels(dir / "d"); }})
+    EXPECT_NE(error_of(load).find(dir / "d: is a directory"), std::string::npos);
+  std::string out;
+  EXPECT_EQ(test::run(w2v("dict " + dir / "d -o " + dir / "dict.txt"), &out), 1);
+  EXPECT_NE(out.find("is a directory"), std::string::npos) << out;
+}
+
+// Regression: absurd --threads (1e9, negative) hung or were silently replaced. Every command
+// that has --threads checks it at parse time with one message naming the flag (exit 2).
+TEST(Cli, ThreadsOutOfRangeIsAUsageErrorNamingTheFlag) {
+  const std::vector<std::string> commands = {"transcribe m.pt a.wav", "infer m.pt data", "extract m.pt a.wav",
+                                             "train --config c.yaml"};
+  for (const std::string& command : commands)
+    for (const std::string bad : {"-1", "1e9", "1000000000", "257", "two"}) {
+      std::string out;
+      EXPECT_EQ(test::run(w2v(command + " --threads=" + bad), &out), 2) << command << " " << bad << "\n" << out;
+      EXPECT_NE(out.find("--threads: expected 0 (all cores) or 1 to 256, got '" + bad + "'"), std::string::npos)
+          << command << "\n" << out;
+    }
 }
 
 // A small fine-tuning set: manifest + .ltr + dict, lengths 1600..(1600 + 397*10).
