@@ -7,7 +7,7 @@ Starts `w2v serve FIXTURE_DIR/model.pt`, then Debian's chromium (headless) throu
 WebDriver protocol (plain HTTP + JSON, so only the standard library is needed): loads the page,
 picks FIXTURE_DIR/speech.wav in its file input, presses Transcribe, waits for the answer and reads
 the transcript and the word table from the page. They must equal what the API itself answers for
-the same file (verbose_json with word times). Then it records 1.5 s from chromium's synthetic
+the same request (stream=true, verbose_json with word times). Then it records 1.5 s from chromium's synthetic
 microphone with the Record button and transcribes that: the server must accept the WAV the page
 wrote, of about that length. A screenshot is left beside the fixture (page.png). Exits non-zero
 with the reason on any failure.
@@ -98,12 +98,14 @@ def wait_for_port(proc, log_path, timeout=60):
         raise RuntimeError("w2v serve did not start:\n" + f.read())
 
 
-def api_verbose(port, wav):
+def api_streamed(port, wav):
+    """The API's own answer to what the page sends (stream=true, verbose_json, word times): the
+    last event, transcript.text.done."""
     boundary = uuid.uuid4().hex
     with open(wav, "rb") as f:
         audio = f.read()
     parts = []
-    for name, value in [("response_format", "verbose_json"), ("timestamp_granularities[]", "word")]:
+    for name, value in [("response_format", "verbose_json"), ("timestamp_granularities[]", "word"), ("stream", "true")]:
         parts.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n" % (boundary, name, value)).encode())
     parts.append(("--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"speech.wav\"\r\n"
                   "Content-Type: audio/wav\r\n\r\n" % boundary).encode() + audio + b"\r\n")
@@ -112,7 +114,10 @@ def api_verbose(port, wav):
                        {"Content-Type": "multipart/form-data; boundary=" + boundary})
     if status != 200:
         raise RuntimeError("API answered %d: %s" % (status, raw[:500]))
-    return json.loads(raw)
+    events = [json.loads(line[6:]) for line in raw.decode().split("\n") if line.startswith("data: ")]
+    if not events or events[-1]["type"] != "transcript.text.done":
+        raise RuntimeError("the API's event stream did not end with transcript.text.done: %s" % raw[-300:])
+    return events[-1]
 
 
 def main():
@@ -198,7 +203,7 @@ def main():
             raise RuntimeError("the recording lasted %.2f s, expected about 1.5 s (%s)" % (seconds, mic_status))
         wd.call("DELETE", wd.s(""))
 
-        expected = api_verbose(port, wav)
+        expected = api_streamed(port, wav)
         if not expected["text"] or text != expected["text"]:
             raise RuntimeError("page text %r != API text %r" % (text, expected["text"]))
         want = [[str(i + 1), w["word"], "%.2f" % w["start"], "%.2f" % w["end"], "%.2f" % w["confidence"]]
