@@ -107,8 +107,16 @@ run_mode() {
   for k in $(seq 1 "$kills"); do
     local log="$base/seg$k.log"
     train "$dir" "$log"
-    # A random point of the run: start-up, updates, saves (tenths of a second up to its span).
-    sleep "$(awk -v r=$RANDOM -v s="$span" 'BEGIN { printf "%.1f", 0.3 + (r / 32767) * s }')"
+    # A random point: every third kill anywhere in the run's span (start-up included), the others
+    # after its first update, so that most land in updates and saves.
+    if [ $((k % 3)) != 1 ]; then
+      for _ in $(seq 1 1200); do
+        grep -q train_inner "$log" 2> /dev/null && break
+        kill -0 "$pid" 2> /dev/null || break
+        sleep 0.1
+      done
+    fi
+    sleep "$(awk -v r=$RANDOM -v s="$span" -v k=$((k % 3)) 'BEGIN { printf "%.1f", (k == 1 ? 0.3 + s : s / 2) * r / 32767 }')"
     local victim=$pid workers
     workers=$(pgrep -P "$pid" || true)
     if [ "$m" = multi ] && [ $((k % 2)) = 0 ] && [ -n "$workers" ]; then
