@@ -2,6 +2,7 @@
 // which also checks itself by enumerating every path of small cases) on random emissions with
 // repeated labels and tight frame budgets; windowed alignment of long inputs equals the exact
 // one on speech-like (peaky) emissions; memory does not grow with a T x N trellis.
+#include <malloc.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -129,7 +130,9 @@ MemoryRun align_in_child(int minutes) {
     Matrix m = test::peaky(labels, 32, 0, rng, 2);
     m.data.resize(static_cast<size_t>(minutes) * 3000 * 32, 0.f);  // pad to exactly `minutes` of frames
     m.frames = minutes * 3000;
-    // Peak RSS (VmHWM) is reset to the current RSS, so the peak read afterwards is the aligner's.
+    // Peak RSS (VmHWM) is reset to the current RSS, so the peak read afterwards is the aligner's;
+    // freed heap pages go back first, or the aligner would reuse them unseen.
+    malloc_trim(0);
     const long before = status_kib("VmRSS:");
     std::ofstream("/proc/self/clear_refs") << "5";
     const auto t0 = std::chrono::steady_clock::now();
