@@ -2,8 +2,9 @@
 # Results of recipes/synth/run.sh: training curves as PNG (gnuplot) and the results table.
 #   recipes/synth/report.sh WORKDIR TASK QUICK
 # Writes WORKDIR/plots/*.png and WORKDIR/results.md, prints the table. With QUICK=1 it also
-# checks that every stage left its files and numbers and that LM decoding is not worse than
-# greedy, and exits non-zero otherwise.
+# checks that every stage left its files and numbers, that each fine-tuned model fits the
+# utterances it trained on (greedy UER, non-empty hypotheses) and that LM decoding is not worse
+# than greedy, and exits non-zero otherwise.
 set -euo pipefail
 workdir="$1"
 task="$2"
@@ -101,7 +102,26 @@ labeled_utts=$(($(wc -l < "$workdir/labeled/train.tsv") - 1))
 } | tee "$workdir/results.md"
 
 if [ "$quick" = 1 ]; then
+  # Something was learned: on the utterances it was fine-tuned on, each model's greedy output is
+  # mostly non-empty and well below 100 % UER (all-empty hypotheses score exactly 100 %, which
+  # "LM WER <= greedy WER" alone would let pass). Bounds: docs/recipes.md (measured quick runs).
+  max_train_uer=75
+  for init in pretrained scratch; do
+    d="$workdir/decode/${init}_viterbi_train"
+    [ -s "$d/summary.txt" ] || fail "missing $d/summary.txt"
+    train_uer=$(summary_uer "$d/summary.txt")
+    [ -n "$train_uer" ] || fail "no UER in $d/summary.txt"
+    hyps="$d/hypo.word-checkpoint_best.pt-train.txt"
+    [ -s "$hyps" ] || fail "missing $hyps"
+    total=$(wc -l < "$hyps")
+    nonempty=$(sed 's/ (None-[0-9]*)$//' "$hyps" | grep -c '[^[:space:]]' || true)
+    echo "report: finetune_$init on its training utterances: greedy UER $train_uer %, $nonempty of $total hypotheses non-empty"
+    awk -v u="$train_uer" -v m="$max_train_uer" 'BEGIN{exit !(u < m)}' \
+      || fail "finetune_$init did not learn: greedy UER on its training utterances is $train_uer % (must be < $max_train_uer %)"
+    [ $((nonempty * 10)) -ge $((total * 9)) ] \
+      || fail "finetune_$init: only $nonempty of $total hypotheses on its training utterances are non-empty"
+  done
   awk -v lm="${wer[pretrained,lexicon]}" -v g="${wer[pretrained,viterbi]}" 'BEGIN{exit !(lm <= g)}' \
     || fail "LM decoding (${wer[pretrained,lexicon]} % WER) is worse than greedy (${wer[pretrained,viterbi]} %)"
-  echo "report: quick run OK: every stage produced its files and numbers; LM WER <= greedy WER"
+  echo "report: quick run OK: every stage produced its files and numbers; both models fit their training utterances (UER < $max_train_uer %, >= 90 % non-empty); LM WER <= greedy WER"
 fi
