@@ -25,12 +25,12 @@ def main():
             sys.exit(f"{audio}: expected 16 kHz mono 16-bit")
         pcm = w.readframes(w.getnframes())
     proc = subprocess.Popen([w2v, "transcribe", model, "--stream", "-"] + extra, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, bufsize=1)
+                            stdout=subprocess.PIPE, bufsize=0)
     lines = []
 
     def reader():
         for line in proc.stdout:
-            lines.append((time.monotonic(), line.rstrip("\n")))
+            lines.append((time.monotonic(), line.decode("utf-8", "replace").rstrip("\n")))
 
     t = threading.Thread(target=reader)
     t.start()
