@@ -56,6 +56,8 @@ torch::Tensor storage_from(std::string_view bytes, const StorageId& id, const st
 // containers, then cycles and deep nesting are refused (check_tree frees such trees first; a
 // cyclic tree dropped otherwise would leak).
 Value checked(Value v, const std::string& path) {
+  v = plain_omegaconf(v);
+  check_tree(v, path);
   return v;
 }
 
