@@ -95,14 +95,13 @@ class Converter {
     return out;
   }
 
-  // The `_parent` links make omegaconf objects cycles that shared ownership never frees: once
-  // the plain tree is built, their state is dropped (the plain tree holds only their contents).
+  // The `_parent` links make omegaconf objects cycles that shared ownership never frees, and
+  // a `_parent` may lead to objects the conversion never visits (a hostile file's parent
+  // outside the tree): everything the replaced objects reach that `out` does not hold is emptied.
  public:
-  ~Converter() {
-    for (Value& v : replaced_) {
-      *v.as_object().state = Value();
-      *v.as_object().args = Value();
-    }
+  void release_replaced(const Value& out) {
+    release_unreachable(replaced_, out);
+    replaced_.clear();
   }
 
  private:
@@ -115,7 +114,10 @@ class Converter {
 
 Value plain_omegaconf(const Value& root) {
   bool changed = false;
-  return Converter().convert(root, changed, 0);
+  Converter converter;
+  Value out = converter.convert(root, changed, 0);
+  converter.release_replaced(out);
+  return out;
 }
 
 }  // namespace w2v::ckpt

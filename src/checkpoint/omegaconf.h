@@ -11,7 +11,8 @@ namespace w2v::ckpt {
 // `root` with every omegaconf container replaced by the dict/list it holds and every value node
 // by its value (an enum by its value); `_parent` links are dropped. Containers without omegaconf
 // objects below them are returned as they are (shared, not copied). Cycles and nesting deeper
-// than 1000 levels are left in place for check_tree to report.
+// than 1000 levels are left in place for check_tree to report. Consumes root's omegaconf
+// objects: they, and what only they reach, are emptied so that their cycles free.
 Value plain_omegaconf(const Value& root);
 
 }  // namespace w2v::ckpt

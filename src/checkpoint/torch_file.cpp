@@ -53,12 +53,14 @@ torch::Tensor storage_from(std::string_view bytes, const StorageId& id, const st
 }
 
 // Every pickle read goes through here before anything can throw: omegaconf objects become plain
-// containers, then cycles and deep nesting are refused (check_tree frees such trees first; a
-// cyclic tree dropped otherwise would leak).
+// containers, the parts of the original tree the plain one no longer holds (omegaconf objects
+// and their `_parent` cycles) are emptied so they free, then cycles and deep nesting are refused
+// (check_tree frees such trees first; a cyclic tree dropped otherwise would leak).
 Value checked(Value v, const std::string& path) {
-  v = plain_omegaconf(v);
-  check_tree(v, path);
-  return v;
+  Value plain = plain_omegaconf(v);
+  release_unreachable({std::move(v)}, plain);
+  check_tree(plain, path);
+  return plain;
 }
 
 Value load_zip(std::string_view data, const std::string& path) {

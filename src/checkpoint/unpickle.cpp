@@ -21,15 +21,14 @@ class Unpickler {
       : data_(data), name_(name), load_(load) {}
 
   Value run(size_t* consumed) {
+    Value result;
     try {
-      Value result = loop();
-      if (consumed) *consumed = pos_;
-      memo_.clear();
-      key_index_.clear();
-      return result;
+      result = loop();
     } catch (...) {
-      // A hostile pickle may have built deep or cyclic trees: free them without recursion.
-      std::vector<Value> all(stack_.begin(), stack_.end());
+      // Whatever was built, wherever the error left it (stack, memo, a value popped into a
+      // local of the failing opcode), may be deep or cyclic: free it all without recursion.
+      std::vector<Value> all = std::move(created_);
+      all.insert(all.end(), stack_.begin(), stack_.end());
       for (auto& [k, v] : memo_) all.push_back(v);
       for (auto& [d, ki] : key_index_) all.push_back(ki.owner);
       stack_.clear();
@@ -38,6 +37,14 @@ class Unpickler {
       release_tree(all);
       throw;
     }
+    if (consumed) *consumed = pos_;
+    memo_.clear();
+    key_index_.clear();
+    // A pickle may build cyclic or deep values beside its result (DUP + APPEND, then POP):
+    // nothing references them any more, and shared ownership alone would never free a cycle.
+    release_unreachable(created_, result);
+    created_.clear();
+    return result;
   }
 
  private:
@@ -67,6 +74,12 @@ class Unpickler {
   std::string bytes(uint64_t n) {
     if (n > data_.size() - pos_) fail(fmt::format("string of {} bytes exceeds the input", n));
     return std::string(take(static_cast<size_t>(n)), static_cast<size_t>(n));
+  }
+
+  // Every value the machine builds enters through here, so that run() can free all of it.
+  void push(Value v) {
+    if (v.is(K::List) || v.is(K::Tuple) || v.is(K::Dict) || v.is(K::Object)) created_.push_back(v);
+    stack_.push_back(std::move(v));
   }
 
   Value pop() {
@@ -357,45 +370,45 @@ class Unpickler {
         case '(': marks_.push_back(stack_.size()); break;
         case '0': pop(); break;
         case '1': pop_mark(); break;
-        case '2': stack_.push_back(top()); break;
-        case 'N': stack_.push_back(Value()); break;
-        case 0x88: stack_.push_back(Value::boolean(true)); break;
-        case 0x89: stack_.push_back(Value::boolean(false)); break;
-        case 'J': stack_.push_back(Value::integer(static_cast<int32_t>(le(4)))); break;
-        case 'K': stack_.push_back(Value::integer(static_cast<int64_t>(le(1)))); break;
-        case 'M': stack_.push_back(Value::integer(static_cast<int64_t>(le(2)))); break;
-        case 0x8a: stack_.push_back(signed_long(le(1))); break;
-        case 0x8b: stack_.push_back(signed_long(le(4))); break;
+        case '2': stack_.push_back(top()); break;  // an existing value: built (and tracked) before
+        case 'N': push(Value()); break;
+        case 0x88: push(Value::boolean(true)); break;
+        case 0x89: push(Value::boolean(false)); break;
+        case 'J': push(Value::integer(static_cast<int32_t>(le(4)))); break;
+        case 'K': push(Value::integer(static_cast<int64_t>(le(1)))); break;
+        case 'M': push(Value::integer(static_cast<int64_t>(le(2)))); break;
+        case 0x8a: push(signed_long(le(1))); break;
+        case 0x8b: push(signed_long(le(4))); break;
         case 'G': {
           uint64_t bits = 0;
           const unsigned char* p = reinterpret_cast<const unsigned char*>(take(8));
           for (int i = 0; i < 8; ++i) bits = (bits << 8) | p[i];
           double d;
           std::memcpy(&d, &bits, 8);
-          stack_.push_back(Value::real(d));
+          push(Value::real(d));
           break;
         }
-        case 'X': stack_.push_back(Value::string(bytes(le(4)))); break;
-        case 0x8c: stack_.push_back(Value::string(bytes(le(1)))); break;
-        case 0x8d: stack_.push_back(Value::string(bytes(le(8)))); break;
-        case 'U': stack_.push_back(Value::string(bytes(le(1)))); break;  // py2 str: text
-        case 'T': stack_.push_back(Value::string(bytes(le(4)))); break;
-        case 'C': stack_.push_back(Value::bytes(bytes(le(1)))); break;
-        case 'B': stack_.push_back(Value::bytes(bytes(le(4)))); break;
-        case 0x8e: stack_.push_back(Value::bytes(bytes(le(8)))); break;
-        case 0x96: stack_.push_back(Value::bytes(bytes(le(8)))); break;  // BYTEARRAY8
-        case ']': stack_.push_back(Value::list()); break;
-        case '}': stack_.push_back(Value::dict()); break;
-        case ')': stack_.push_back(Value::tuple()); break;
+        case 'X': push(Value::string(bytes(le(4)))); break;
+        case 0x8c: push(Value::string(bytes(le(1)))); break;
+        case 0x8d: push(Value::string(bytes(le(8)))); break;
+        case 'U': push(Value::string(bytes(le(1)))); break;  // py2 str: text
+        case 'T': push(Value::string(bytes(le(4)))); break;
+        case 'C': push(Value::bytes(bytes(le(1)))); break;
+        case 'B': push(Value::bytes(bytes(le(4)))); break;
+        case 0x8e: push(Value::bytes(bytes(le(8)))); break;
+        case 0x96: push(Value::bytes(bytes(le(8)))); break;  // BYTEARRAY8
+        case ']': push(Value::list()); break;
+        case '}': push(Value::dict()); break;
+        case ')': push(Value::tuple()); break;
         case 0x8f:  // EMPTY_SET
-          stack_.push_back(Value::object("builtins", "set", Value::tuple({Value::list()}), {}, false));
+          push(Value::object("builtins", "set", Value::tuple({Value::list()}), {}, false));
           break;
-        case 't': stack_.push_back(Value::tuple(pop_mark())); break;
-        case 0x85: stack_.push_back(Value::tuple(pop_n(1))); break;
-        case 0x86: stack_.push_back(Value::tuple(pop_n(2))); break;
-        case 0x87: stack_.push_back(Value::tuple(pop_n(3))); break;
+        case 't': push(Value::tuple(pop_mark())); break;
+        case 0x85: push(Value::tuple(pop_n(1))); break;
+        case 0x86: push(Value::tuple(pop_n(2))); break;
+        case 0x87: push(Value::tuple(pop_n(3))); break;
         case 0x91:  // FROZENSET
-          stack_.push_back(Value::object("builtins", "frozenset", Value::tuple({Value::list(pop_mark())}), {}, false));
+          push(Value::object("builtins", "frozenset", Value::tuple({Value::list(pop_mark())}), {}, false));
           break;
         case 'a': {
           Value x = pop();
@@ -421,19 +434,19 @@ class Unpickler {
         case 'c': {
           std::string module = normalize_module(line());
           std::string name = line();
-          stack_.push_back(Value::object(module, name));
+          push(Value::object(module, name));
           break;
         }
         case 0x93: {  // STACK_GLOBAL
           Value name = pop(), module = pop();
           if (!name.is(K::String) || !module.is(K::String)) fail("STACK_GLOBAL needs two strings");
-          stack_.push_back(Value::object(normalize_module(module.as_string()), name.as_string()));
+          push(Value::object(normalize_module(module.as_string()), name.as_string()));
           break;
         }
         case 'R': {
           Value args = pop();
           Value f = pop();
-          stack_.push_back(reduce(f, std::move(args)));
+          push(reduce(f, std::move(args)));
           break;
         }
         case 0x81:     // NEWOBJ
@@ -443,9 +456,9 @@ class Unpickler {
           Value cls = pop();
           if (!cls.is(K::Object)) fail("NEWOBJ on " + cls.type_name());
           if (cls.as_object().module == "collections" && cls.as_object().name == "OrderedDict") {
-            stack_.push_back(Value::dict(true));
+            push(Value::dict(true));
           } else {
-            stack_.push_back(Value::object(cls.as_object().module, cls.as_object().name, std::move(args), {}, true));
+            push(Value::object(cls.as_object().module, cls.as_object().name, std::move(args), {}, true));
           }
           break;
         }
@@ -457,7 +470,7 @@ class Unpickler {
         case 'Q': {
           Value pid = pop();
           if (!load_) fail("persistent id without a persistent loader");
-          stack_.push_back(load_(pid));
+          stack_.push_back(load_(pid));  // the loader's value (a tensor): the loader owns it
           break;
         }
         case 'q': memo_[le(1)] = top(); break;
@@ -490,6 +503,7 @@ class Unpickler {
     std::unordered_map<std::string, size_t> positions;  // "s"+str or "i"+int -> item index
   };
   std::unordered_map<const Dict*, KeyIndex> key_index_;
+  std::vector<Value> created_;  // every container pushed, until run() returns
 };
 
 }  // namespace

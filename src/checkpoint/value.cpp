@@ -341,32 +341,42 @@ std::string repr(const Value& v, size_t max_chars) {
   return out;
 }
 
-void release_tree(const std::vector<Value>& roots) {
-  // Collect every container first (holding a reference to each), then empty them: no
-  // destructor ever runs more than one level deep.
-  std::vector<Value> all;
+void release_unreachable(const std::vector<Value>& from, const Value& keep) {
+  // Every container of `keep`'s tree first, then those of `from` outside it, each held in
+  // `drop` while the containers are emptied: no destructor ever runs more than one level deep.
   std::unordered_set<const void*> seen;
-  std::vector<Value> todo(roots.begin(), roots.end());
+  std::vector<Value> todo{keep};
   while (!todo.empty()) {
     Value v = std::move(todo.back());
     todo.pop_back();
     const void* id = identity(v);
     if (!id || !seen.insert(id).second) continue;
     for_each_child(v, [&](const Value& c) { todo.push_back(c); });
-    all.push_back(v);
   }
-  for (Value& v : all) {
-    if (v.is(Value::Kind::List) || v.is(Value::Kind::Tuple)) v.items().clear();
-    else if (v.is(Value::Kind::Dict)) {
+  std::vector<Value> drop;
+  todo.assign(from.begin(), from.end());
+  while (!todo.empty()) {
+    Value v = std::move(todo.back());
+    todo.pop_back();
+    const void* id = identity(v);
+    if (!id || !seen.insert(id).second) continue;
+    for_each_child(v, [&](const Value& c) { todo.push_back(c); });
+    drop.push_back(std::move(v));
+  }
+  for (Value& v : drop) {
+    if (v.is(Value::Kind::List) || v.is(Value::Kind::Tuple)) {
+      v.items().clear();
+    } else if (v.is(Value::Kind::Dict)) {
       v.as_dict().items.clear();
       v.as_dict().attrs.reset();
-    }
-    else if (v.is(Value::Kind::Object)) {
+    } else if (v.is(Value::Kind::Object)) {
       *v.as_object().args = Value();
       *v.as_object().state = Value();
     }
   }
 }
+
+void release_tree(const std::vector<Value>& roots) { release_unreachable(roots, Value()); }
 
 void check_tree(const Value& root, const std::string& name, size_t max_depth) {
   // Iterative post-order DFS. A container still on the stack seen again is a cycle; finished

@@ -2,8 +2,9 @@
 // str, bytes, list, tuple, dict (ordered, any keys), tensor, and Object for every other class
 // (argparse.Namespace, omegaconf leftovers, unknown globals) kept as module/name/args/state.
 // Containers are shared like Python references (copying a Value aliases the container), which
-// is what the unpickler's memo needs; the loaders reject cyclic trees, so plain shared
-// ownership never leaks.
+// is what the unpickler's memo needs. Shared ownership never frees a cycle: whoever builds
+// values from input (the unpickler, plain_omegaconf's callers) empties what it drops with
+// release_unreachable, and the loaders reject cyclic results (check_tree).
 #pragma once
 
 #include <torch/types.h>
@@ -110,5 +111,10 @@ void check_tree(const Value& root, const std::string& name, size_t max_depth = 1
 // Empties every container reachable from the given values without recursion (used to free
 // hostile trees safely).
 void release_tree(const std::vector<Value>& roots);
+
+// Empties every container reachable from `from` but not from `keep` (each one level deep, while
+// all are held), so that what a caller drops frees even where it contains cycles (shared
+// ownership alone never frees a cycle) or nests deep; `keep`'s tree is left untouched.
+void release_unreachable(const std::vector<Value>& from, const Value& keep);
 
 }  // namespace w2v::ckpt
