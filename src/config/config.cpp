@@ -6,25 +6,11 @@
 #include <sstream>
 
 #include "config/schema.h"
+#include "eval/edit_distance.h"  // header-only: no link dependency on w2v_eval
 #include "util/error.h"
 #include "util/fs.h"
 
 namespace w2v::config {
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 namespace {
 
@@ -105,7 +91,7 @@ std::string suggestion(const std::string& key, const std::vector<std::string>& c
   std::string best;
   size_t best_d = std::string::npos;
   for (const auto& c : candidates) {
-    size_t d = edit_distance(key, c);
+    size_t d = eval::edit_distance(std::vector<char>(key.begin(), key.end()), std::vector<char>(c.begin(), c.end()));
     if (d < best_d) best_d = d, best = c;
   }
   return "; did you mean '" + best + "'?";

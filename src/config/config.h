@@ -57,7 +57,4 @@ class Config {
   std::vector<std::string> warnings_;
 };
 
-// Levenshtein distance; used to suggest the nearest known key.
-size_t edit_distance(const std::string& a, const std::string& b);
-
 }  // namespace w2v::config

@@ -20,17 +20,6 @@ std::vector<std::string> split_words(const std::string& text) {
   return words;
 }
 
-std::string letters_to_words(const std::string& letters) {
-  std::string joined;
-  for (char c : letters) {
-    if (c == '|') joined += ' ';
-    else if (!std::isspace(static_cast<unsigned char>(c))) joined += c;
-  }
-  std::string out;
-  for (const auto& w : split_words(joined)) out += (out.empty() ? "" : " ") + w;
-  return out;
-}
-
 std::vector<std::string> split_chars(const std::string& text) {
   std::vector<std::string> chars;
   bool first = true;

@@ -18,9 +18,6 @@
 namespace w2v::eval {
 
 std::vector<std::string> split_words(const std::string& text);
-// fairseq's "letter" post-process: "H E L L O | W O R L D |" -> "HELLO WORLD" (spaces deleted,
-// '|' turned into a space, runs of spaces collapsed, trimmed).
-std::string letters_to_words(const std::string& letters);
 // Characters (UTF-8 code points) of the words joined by single spaces.
 std::vector<std::string> split_chars(const std::string& text);
 

@@ -1,9 +1,7 @@
 #include "train/ctc_criterion.h"
 
 #include "eval/edit_distance.h"
-
-#include <sstream>
-
+#include "eval/scoring.h"
 #include "util/error.h"
 
 namespace w2v::train {
@@ -17,12 +15,8 @@ int64_t ctc_required_frames(const int64_t* target, int64_t length) {
   return need;
 }
 
-CtcCriterion::CtcCriterion(bool zero_infinity, bool sentence_avg, std::string post_process)
-    : zero_infinity_(zero_infinity), sentence_avg_(sentence_avg), post_process_(std::move(post_process)) {
-  if (post_process_ != "letter" && post_process_ != "none")
-    throw Error("criterion.post_process '" + post_process_ +
-                "' is not supported (expected letter or none)");
-}
+CtcCriterion::CtcCriterion(bool zero_infinity, bool sentence_avg, eval::PostProcess post_process)
+    : zero_infinity_(zero_infinity), sentence_avg_(sentence_avg), post_process_(post_process) {}
 
 namespace {
 
@@ -42,24 +36,14 @@ std::vector<std::vector<int64_t>> clean_targets(const torch::Tensor& target) {
   return out;
 }
 
-std::vector<std::string> words_of(const std::vector<int64_t>& ids, const Dictionary& dict,
-                                  const std::string& post_process) {
-  std::string text;
+// The words of a unit-id sequence: the units' symbols post-processed as fairseq's criterion does.
+std::vector<std::string> words_of(const std::vector<int64_t>& ids, const Dictionary& dict, eval::PostProcess p) {
+  std::string units;
   for (int64_t id : ids) {
     if (id == Dictionary::kEos || id == Dictionary::kPad) continue;
-    if (!text.empty()) text += ' ';
-    text += dict.symbol(id);
+    units += dict.symbol(id) + ' ';
   }
-  if (post_process == "letter") {
-    std::string out;
-    for (char c : text)
-      if (c != ' ') out += (c == '|') ? ' ' : c;
-    text = out;
-  }
-  std::istringstream in(text);
-  std::vector<std::string> words;
-  for (std::string w; in >> w;) words.push_back(w);
-  return words;
+  return eval::split_words(eval::post_process(units, p));
 }
 
 }  // namespace

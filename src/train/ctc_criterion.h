@@ -9,6 +9,7 @@
 #include <string>
 
 #include "data/dictionary.h"
+#include "eval/post_process.h"
 #include "train/contrastive_criterion.h"
 #include "train/validation_decoder.h"
 
@@ -16,7 +17,7 @@ namespace w2v::train {
 
 class CtcCriterion {
  public:
-  CtcCriterion(bool zero_infinity, bool sentence_avg, std::string post_process = "letter");
+  CtcCriterion(bool zero_infinity, bool sentence_avg, eval::PostProcess post_process = eval::PostProcess::kLetter);
 
   // logits [T, B, V]; frame_padding_mask [B, T] (true = padded) or undefined; target [B, S]
   // padded with <pad>. logging: loss, ntokens, nsentences, sample_size, impossible.
@@ -33,7 +34,7 @@ class CtcCriterion {
 
  private:
   bool zero_infinity_, sentence_avg_;
-  std::string post_process_;
+  eval::PostProcess post_process_;
 };
 
 // Frames a CTC alignment of `target` needs: its length plus one blank between equal neighbours.

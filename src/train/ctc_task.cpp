@@ -10,13 +10,22 @@
 namespace w2v::train {
 namespace {
 
+eval::PostProcess post_process(const config::Config& cfg) {
+  const std::string name = cfg.text("criterion.post_process");
+  try {
+    return eval::parse_post_process(name);
+  } catch (const Error&) {
+    throw key_error("criterion.post_process", "'" + name + "' is not one of letter, wordpiece, sentencepiece, none");
+  }
+}
+
 class CtcTask : public Task {
  public:
   CtcTask(const config::Config& cfg, const TrainSettings& settings, const WordDecoderFactory& make_lm_decoder) {
     masks_ = read_masks(cfg);
     build_model(cfg, settings);
     criterion_ = std::make_unique<CtcCriterion>(cfg.flag("criterion.zero_infinity"), cfg.flag("criterion.sentence_avg"),
-                                                cfg.text("criterion.post_process"));
+                                                post_process(cfg));
     LmDecoderSpec spec = read_lm_decoder_spec(cfg);
     if (spec.kenlm_model.empty()) return;  // fairseq: no LM, wer = raw_wer
     if (!make_lm_decoder)

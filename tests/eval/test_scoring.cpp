@@ -41,12 +41,6 @@ TEST(Scoring, CharactersCountSpacesAndCodePoints) {
   EXPECT_EQ(s.errors(), 2u);
 }
 
-TEST(Scoring, LetterPostProcess) {
-  EXPECT_EQ(letters_to_words("H E L L O | W O R L D |"), "HELLO WORLD");
-  EXPECT_EQ(letters_to_words("| | A |  | B"), "A B");
-  EXPECT_EQ(letters_to_words(""), "");
-}
-
 TEST(Scoring, EmptyReference) {
   Scorer s;
   s.add("a", "", "");

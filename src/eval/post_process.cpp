@@ -1,11 +1,11 @@
-#include "decode/post_process.h"
+#include "eval/post_process.h"
 
 #include <sstream>
 
 #include "eval/scoring.h"
 #include "util/error.h"
 
-namespace w2v::decode {
+namespace w2v::eval {
 
 namespace {
 
@@ -39,8 +39,8 @@ std::string post_process(const std::string& units, PostProcess p) {
   std::string text, unit;
   while (in >> unit) text += spell_unit(unit, p);
   std::string out;
-  for (const auto& w : eval::split_words(text)) out += (out.empty() ? "" : " ") + w;
+  for (const auto& w : split_words(text)) out += (out.empty() ? "" : " ") + w;
   return out;
 }
 
-}  // namespace w2v::decode
+}  // namespace w2v::eval
