@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# kill -9 at random points of `w2v train` (a checkpoint is saved every update, so kills land in
-# saves too), single- and multi-process, resuming after each; then checks that
+# kill -9 at random points of `w2v train` (a checkpoint is saved every update), single- and
+# multi-process, resuming after each (kills spread over the run, about two updates apart); every
+# third kill is aimed inside a save: a watcher (inotify) sees the temporary file of a checkpoint
+# being written appear and kills 0-2 ms later, while the file is written or fsync'd, before its
+# rename. Then it checks that
 #  - every resume continued from the last checkpoint_last.pt (its num_updates),
 #  - no checkpoint file is corrupt (each loads with torch.load) and no temp file survives,
 #  - no worker outlived a killed parent (multi), and
 #  - the trajectory (loss and gnorm of every update, final weights) equals an uninterrupted run.
 #   tools/kill9_train.sh [--w2v BIN] [--kills N] [--updates U] [--mode single|multi|both]
 #                        [--workdir DIR] [--seed S]
-# Multi-process runs kill the parent on odd kills and a random worker on even ones. Exit 0 when
-# every check holds; the summary line per mode goes to stdout (docs/reliability.md records one).
+# Multi-process runs kill the parent on odd kills and a worker on even ones (in a save: the
+# worker writing it). A kill that left a temp file behind counts as "in a save"; the next start
+# must remove it. Exit 0 when every check holds; the summary line per mode goes to stdout
+# (docs/reliability.md records one).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 w2v="$repo/build/w2v"
@@ -61,6 +66,43 @@ EOF
 mapfile -t tiny < "$repo/tests/train/tiny_model.overrides"
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# kill_in_save DIR PARENT WHO SECONDS: waits (inotify) for a checkpoint's temporary file
+# (NAME.tmp.WRITERPID) to appear in DIR, then 0-2 ms later sends SIGKILL to PARENT (WHO=parent)
+# or to the writer (WHO=writer); after SECONDS without a save it kills PARENT anyway. Prints
+# "save", "timeout" or "exited" (PARENT ended first).
+kill_in_save() {
+  "$py" - "$@" "$RANDOM" <<'EOF'
+import ctypes, os, random, select, signal, struct, sys, time
+d, parent, who, seconds, seed = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
+random.seed(seed)
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init()
+IN_CREATE = 0x100
+if fd < 0 or libc.inotify_add_watch(fd, d.encode(), IN_CREATE) < 0: sys.exit("inotify failed")
+end = time.monotonic() + seconds
+while time.monotonic() < end:
+    if not select.select([fd], [], [], 0.05)[0]:
+        try: os.kill(parent, 0)
+        except ProcessLookupError: print("exited"); sys.exit(0)
+        continue
+    buf = os.read(fd, 65536)
+    at = 0
+    while at < len(buf):
+        _, mask, _, n = struct.unpack_from("iIII", buf, at)
+        name = buf[at + 16:at + 16 + n].rstrip(b"\0").decode()
+        at += 16 + n
+        writer = name.rsplit(".tmp.", 1)[-1]
+        if ".tmp." in name and writer.isdigit():
+            time.sleep(random.uniform(0, 0.002))
+            try: os.kill(int(writer) if who == "writer" else parent, signal.SIGKILL)
+            except ProcessLookupError: pass
+            print("save"); sys.exit(0)
+try: os.kill(parent, signal.SIGKILL)
+except ProcessLookupError: pass
+print("timeout")
+EOF
+}
+
 # train DIR LOG [extra overrides...]: starts a run in the background; sets $pid.
 train() {
   local dir="$1" log="$2"; shift 2
@@ -103,27 +145,37 @@ run_mode() {
   train "$base/ref" "$base/ref.log"
   wait "$pid" || fail "$m" "the uninterrupted run failed: $(tail -1 "$base/ref.log.err")"
   local span=$((SECONDS - t0 + 1))
-  local dir="$base/killed" expected=-1 resumed=0 in_save=0 orphans=0 cleaned=0
+  local dir="$base/killed" expected=-1 resumed=0 in_save=0 aimed=0 orphans=0 cleaned=0 left=""
+  mkdir -p "$dir"
   for k in $(seq 1 "$kills"); do
-    local log="$base/seg$k.log"
+    local log="$base/seg$k.log" workers="" victim
     train "$dir" "$log"
-    # A random point: every third kill anywhere in the run's span (start-up included), the others
-    # after its first update, so that most land in updates and saves.
-    if [ $((k % 3)) != 1 ]; then
-      for _ in $(seq 1 1200); do
-        grep -q train_inner "$log" 2> /dev/null && break
-        kill -0 "$pid" 2> /dev/null || break
-        sleep 0.1
-      done
+    if [ $((k % 3)) = 0 ]; then
+      # Inside a save, the next one the run makes.
+      local who=parent
+      [ "$m" = multi ] && [ $((k % 2)) = 0 ] && who=writer
+      sleep 0.5
+      workers=$(pgrep -P "$pid" || true)
+      [ "$(kill_in_save "$dir" "$pid" "$who" $((span + 30)))" = save ] && aimed=$((aimed + 1))
+    else
+      # A random point, within about two updates' time (the whole run's span divided by its
+      # updates) so that the kills spread over the run rather than most segments finishing it:
+      # kills 1, 4, 7 ... from the start (start-up included), the others after a first update.
+      if [ $((k % 3)) = 2 ]; then
+        for _ in $(seq 1 1200); do
+          grep -q train_inner "$log" 2> /dev/null && break
+          kill -0 "$pid" 2> /dev/null || break
+          sleep 0.1
+        done
+      fi
+      sleep "$(awk -v r=$RANDOM -v s="$span" -v u="$updates" 'BEGIN { printf "%.2f", (0.3 + 2 * s / u) * r / 32767 }')"
+      victim=$pid
+      workers=$(pgrep -P "$pid" || true)
+      if [ "$m" = multi ] && [ $((k % 2)) = 0 ] && [ -n "$workers" ]; then
+        victim=$(echo "$workers" | shuf -n 1 --random-source=<(yes $RANDOM))
+      fi
+      kill -9 "$victim" 2> /dev/null || true
     fi
-    sleep "$(awk -v r=$RANDOM -v s="$span" -v k=$((k % 3)) 'BEGIN { printf "%.1f", (k == 1 ? 0.3 + s : s / 2) * r / 32767 }')"
-    local victim=$pid workers
-    workers=$(pgrep -P "$pid" || true)
-    if [ "$m" = multi ] && [ $((k % 2)) = 0 ] && [ -n "$workers" ]; then
-      victim=$(echo "$workers" | shuf -n 1 --random-source=<(yes $RANDOM))
-    fi
-    ls "$dir"/*.tmp.* > /dev/null 2>&1 && in_save=$((in_save + 1))
-    kill -9 "$victim" 2> /dev/null || true
     wait "$pid" 2> /dev/null || true
     for w in $workers; do
       for _ in $(seq 1 100); do
@@ -145,11 +197,25 @@ run_mode() {
       fail "$m" "segment $k trained without resuming from checkpoint_last.pt (update $expected)"
     fi
     grep -q "temp file(s) of interrupted saves" "$log" && cleaned=$((cleaned + 1))
+    # Temp files of interrupted saves: only a start that says so may remove them, and a kill
+    # that leaves a new one (its name holds the writer's pid) was inside a save.
+    local f now
+    for f in $left; do
+      [ -e "$f" ] || grep -q "temp file(s) of interrupted saves" "$log" \
+        || fail "$m" "segment $k: $f vanished without the start-up cleanup"
+    done
+    now=$(ls "$dir"/*.tmp.* 2> /dev/null || true)
+    for f in $now; do
+      grep -qxF "$f" <<< "$left" || in_save=$((in_save + 1))
+    done
+    left=$now
     expected=$(check_checkpoints "$dir") || fail "$m" "after kill $k: $expected"
   done
   train "$dir" "$base/final.log"
   wait "$pid" || fail "$m" "the final resumed run failed: $(tail -1 "$base/final.log.err")"
   grep -q "temp file(s) of interrupted saves" "$base/final.log" && cleaned=$((cleaned + 1))
+  [ -z "$left" ] || grep -q "temp file(s) of interrupted saves" "$base/final.log" \
+    || fail "$m" "the final run did not remove the temp file(s) the last kill left"
   [ "$(check_checkpoints "$dir")" = "$updates" ] || fail "$m" "final checkpoint_last.pt is not at update $updates"
   ! ls "$dir"/*.tmp.* > /dev/null 2>&1 || fail "$m" "temp files left: $(ls "$dir"/*.tmp.*)"
   [ "$orphans" = 0 ] || fail "$m" "$orphans worker(s) outlived a killed parent"
@@ -183,7 +249,7 @@ if worst > 1e-6 or wdiff > 1e-6: sys.exit(1)
 EOF
 ) || fail "$m" "the trajectory differs from the uninterrupted run (updates logged, worst relative loss/gnorm difference, max weight difference: $same)"
   read -r lines worst wdiff <<< "$same"
-  echo "kill9 $m: $kills kills ($in_save during a save), $resumed resumes all from checkpoint_last.pt," \
+  echo "kill9 $m: $kills kills ($aimed aimed into a save, $in_save left a save's temp file), $resumed resumes all from checkpoint_last.pt," \
        "$cleaned temp-file cleanups, 0 orphans, 0 corrupt; $lines logged updates vs uninterrupted:" \
        "worst relative loss/gnorm difference $worst, max weight difference $wdiff"
 }
