@@ -37,8 +37,13 @@ std::string shard(const std::string& names) {
 
 const std::string& dir() {
   static const std::string d = [] {
-    char tmpl[] = "/tmp/w2v_fuzz_hf_XXXXXX";
-    if (!::mkdtemp(tmpl)) ::abort();
+    // Each input rewrites a file here: on tmpfs (/dev/shm) rather than the disk (/tmp: ext4,
+    // where open with O_TRUNC was a quarter of each execution in perf), 12 000 executions took
+    // 8.4-10.4 s of CPU instead of 15.2-16.7 s (same seed, 2026-11-30).
+    char shm[] = "/dev/shm/w2v_fuzz_hf_XXXXXX";
+    char tmp[] = "/tmp/w2v_fuzz_hf_XXXXXX";
+    char* tmpl = ::mkdtemp(shm) ? shm : tmp;
+    if (tmpl == tmp && !::mkdtemp(tmp)) ::abort();
     std::ofstream(std::string(tmpl) + "/model-00001-of-00002.safetensors", std::ios::binary) << shard("ab");
     std::ofstream(std::string(tmpl) + "/model-00002-of-00002.safetensors", std::ios::binary) << shard("c");
     return std::string(tmpl);
