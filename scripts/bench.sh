@@ -18,8 +18,13 @@ bench() {
 }
 
 entry_model() {
-  # BASE CTC forward on 10 s of audio, w2v vs torchaudio, all cores.
-  bench bench_model --seconds 10 --threads 0 --repeats 3
+  # BASE CTC forward on 10 s of audio, 2 threads: w2v stock (LibTorch's default kernels) and
+  # prepared fp32 / bf16 / int8 (--precision, docs/inference.md) run interleaved, beside
+  # torchaudio fp32 in the same run; each precision's logit error and greedy agreement vs fp32.
+  # ONNX Runtime is not measured: onnxruntime-node is not installed here (nothing is downloaded).
+  echo "model: load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  bench bench_model --seconds 10 --threads 2 --repeats 5 --precision fp32,bf16,int8
+  echo "model: load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 entry_lm() {

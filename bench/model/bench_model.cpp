@@ -1,11 +1,18 @@
-// BASE CTC forward (inference, fp32) on S seconds of audio: w2v vs torchaudio 0.13 with the
-// same random weights, the same input and the same thread count, in the same run.
+// BASE CTC forward (inference) on S seconds of audio: w2v at each --precision vs torchaudio
+// 0.13 fp32 with the same random weights, the same input and the same thread count, in the
+// same run.
 //   bench_model [--seconds S] [--threads N (0 = all cores)] [--repeats R] [--preset base|large_lv]
-// Prints seconds per forward (best of R after one warm-up), x-realtime and the ratio.
+//               [--batch B] [--precision LIST (fp32,bf16,int8)] [--reference torchaudio|none]
+// Prints seconds per forward (median of R after one warm-up), x-realtime and the ratio to
+// torchaudio; "stock" is the unprepared model (LibTorch's default kernels). The variants run
+// interleaved (one forward of each per round), so load changes hit them alike. Each precision's
+// logits are compared with fp32's: max |difference| / max |fp32 logit| and the share of frames
+// whose greedy (argmax) token agrees.
 #include <ATen/Parallel.h>
 #include <fmt/core.h>
 #include <torch/serialize.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +22,7 @@
 #include <thread>
 
 #include "model/ctc.h"
+#include "model/precision.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -33,15 +41,33 @@ std::string run(const std::string& cmd) {
   return out;
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(',', start);
+    if (end == std::string::npos) end = s.size();
+    out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   double seconds = 10;
-  int threads = 0, repeats = 3;
-  std::string preset = "base";
+  int threads = 0, repeats = 3, batch = 1;
+  std::string preset = "base", precisions = "fp32,bf16,int8", reference_engine = "torchaudio";
   const char* usage =
       "usage: bench_model [--seconds S (10)] [--threads N (0 = all cores)] [--repeats R (3)] [--preset base|large_lv]\n"
-      "BASE/LARGE CTC forward on S seconds: w2v vs torchaudio (same weights, input and threads).\n";
+      "                   [--batch B (1)] [--precision LIST (fp32,bf16,int8)] [--reference torchaudio|none]\n"
+      "BASE/LARGE CTC forward on S seconds: w2v per precision vs torchaudio fp32 (same weights, input and threads).\n";
   for (int i = 1; i < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -56,6 +82,9 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = std::stoi(argv[i + 1]);
     else if (a == "--repeats") repeats = std::stoi(argv[i + 1]);
     else if (a == "--preset") preset = argv[i + 1];
+    else if (a == "--batch") batch = std::stoi(argv[i + 1]);
+    else if (a == "--precision") precisions = argv[i + 1];
+    else if (a == "--reference") reference_engine = argv[i + 1];
     else {
       fmt::print(stderr, "bench_model: unknown option {}\n{}", a, usage);
       return 2;
@@ -63,12 +92,24 @@ int main(int argc, char** argv) {
   }
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
-  torch::manual_seed(0);
   auto cfg = w2v::model::Wav2Vec2Config::preset(preset);
-  w2v::model::Wav2VecCtc model(cfg, 32);
-  model->eval();
+  // The same seed gives every variant the same weights.
+  auto build = [&] {
+    torch::manual_seed(0);
+    w2v::model::Wav2VecCtc m(cfg, 32);
+    m->eval();
+    return m;
+  };
+  auto model = build();
   const int64_t L = static_cast<int64_t>(seconds * 16000);
-  auto source = 0.1 * torch::randn({1, L});
+  auto source = 0.1 * torch::randn({batch, L});
+  std::vector<w2v::model::Precision> modes;
+  std::vector<w2v::model::Wav2VecCtc> prepared;
+  for (const auto& p : split(precisions)) {
+    modes.push_back(w2v::model::parse_precision(p));
+    prepared.push_back(build());
+    prepared.back()->prepare(modes.back());
+  }
 
   // Hand the same weights and input to the reference.
   auto dir = std::filesystem::temp_directory_path() / ("w2v_bench_model_" + std::to_string(getpid()));
@@ -88,20 +129,41 @@ int main(int argc, char** argv) {
   bytes.shrink_to_fit();
 
   torch::NoGradGuard no_grad;
-  auto logits = model->forward(source).logits;  // warm-up
-  double best = 1e30;
-  for (int r = 0; r < repeats; ++r) {
-    double t0 = now();
-    logits = model->forward(source).logits;
-    best = std::min(best, now() - t0);
+  // variants: 0 = stock, 1.. = prepared[i - 1]; one forward of each per round after a warm-up.
+  std::vector<w2v::model::Wav2VecCtc> variants{model};
+  variants.insert(variants.end(), prepared.begin(), prepared.end());
+  std::vector<torch::Tensor> logits(variants.size());
+  std::vector<std::vector<double>> times(variants.size());
+  for (int r = -1; r < repeats; ++r) {
+    for (size_t v = 0; v < variants.size(); ++v) {
+      double t0 = now();
+      logits[v] = variants[v]->forward(source).logits;
+      if (r >= 0) times[v].push_back(now() - t0);
+    }
   }
-  std::string out = run("/usr/bin/python3 " + std::string(W2V_SOURCE_DIR) + "/bench/model/model_ref.py " + in_path);
+  double ref = 0;
+  if (reference_engine == "torchaudio") {
+    std::string out = run("/usr/bin/python3 " + std::string(W2V_SOURCE_DIR) + "/bench/model/model_ref.py " + in_path);
+    ref = std::stod(out.substr(out.find("seconds ") + 8));
+  }
   std::filesystem::remove_all(dir);
-  double ref = std::stod(out.substr(out.find("seconds ") + 8));
-  fmt::print("model forward ({} CTC, {:.0f} s audio, {} frames, {} threads, best of {})\n", preset, seconds,
-             logits.size(0), threads, repeats);
-  fmt::print("  w2v        {:.3f} s  {:.1f}x realtime\n", best, seconds / best);
-  fmt::print("  torchaudio {:.3f} s  {:.1f}x realtime\n", ref, seconds / ref);
-  fmt::print("  ratio w2v/torchaudio time {:.2f}\n", best / ref);
+  const auto cpu = w2v::model::cpu_kernels();
+  fmt::print("model forward ({} CTC, {:.0f} s audio x {}, {} frames, {} threads, median of {}; CPU kernels: bf16 {}, int8 {})\n",
+             preset, seconds, batch, logits[0].size(0), threads, repeats, cpu.bf16 ? "avx512_bf16" : "fallback",
+             cpu.int8 ? "avx512_vnni" : "fallback");
+  if (ref > 0) fmt::print("  torchaudio  fp32 {:.3f} s  {:.1f}x realtime\n", ref, seconds * batch / ref);
+  // Accuracy against the prepared fp32 model when measured, else the stock one.
+  torch::Tensor base = logits[0];
+  for (size_t i = 0; i < modes.size(); ++i)
+    if (modes[i] == w2v::model::Precision::kFp32) base = logits[i + 1];
+  for (size_t v = 0; v < variants.size(); ++v) {
+    const double t = median(times[v]);
+    const std::string name = v == 0 ? "stock fp32" : w2v::model::precision_name(modes[v - 1]);
+    fmt::print("  w2v {:>10} {:.3f} s  {:.1f}x realtime", name, t, seconds * batch / t);
+    if (ref > 0) fmt::print("  time ratio to torchaudio {:.2f}", t / ref);
+    const double rel = ((logits[v] - base).abs().max() / base.abs().max()).item<double>();
+    const double agree = (logits[v].argmax(-1) == base.argmax(-1)).to(torch::kDouble).mean().item<double>();
+    fmt::print("  vs fp32: max rel. error {:.2e}, argmax agreement {:.2f} %\n", rel, 100 * agree);
+  }
   return 0;
 }

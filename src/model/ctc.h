@@ -53,6 +53,8 @@ class Wav2VecCtcImpl : public torch::nn::Module {
                     const torch::Tensor& mask_indices = {}, const torch::Tensor& mask_channel_indices = {});
   void set_num_updates(int64_t num_updates) { w2v_encoder->set_num_updates(num_updates); }
   int64_t vocab_size() const { return w2v_encoder->proj->options.out_features(); }
+  // Inference weights at precision p (Wav2Vec2Model::prepare); the CTC head stays fp32.
+  void prepare(Precision p) { w2v_encoder->w2v_model->prepare(p); }
 
   Wav2VecEncoder w2v_encoder{nullptr};
 };

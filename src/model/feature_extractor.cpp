@@ -29,12 +29,17 @@ ConvBlockImpl::ConvBlockImpl(int64_t in_channels, const ConvLayerSpec& spec, boo
   }
 }
 
+void ConvBlockImpl::prepare(Precision p) {
+  const auto& o = conv_->options;
+  fast_ = FastConv1d(conv_->weight, o.bias() ? conv_->bias : torch::Tensor(), o.stride()->at(0), 0, 1, p);
+}
+
 torch::Tensor ConvBlockImpl::forward(const torch::Tensor& x) {
-  auto y = conv_->forward(x);
+  auto y = fast_ && use_prepared(*this) ? fast_(x) : conv_->forward(x);
   if (group_norm_) {
     y = torch::group_norm(y.to(torch::kFloat), group_norm_->options.num_groups(), group_norm_->weight.to(torch::kFloat),
                           group_norm_->bias.to(torch::kFloat), 1e-5)
-            .to(x.scalar_type());
+            .to(y.scalar_type());
   } else if (layer_norm_) {
     y = layer_norm_->forward(y);
   }
@@ -52,6 +57,16 @@ ConvFeatureExtractionModelImpl::ConvFeatureExtractionModelImpl(const Wav2Vec2Con
     conv_layers_->push_back(ConvBlock(in, specs_[i], cfg.conv_bias, norm));
     in = specs_[i].dim;
   }
+}
+
+void ConvFeatureExtractionModelImpl::prepare(Precision p) {
+  for (auto& block : *conv_layers_) block->as<ConvBlock>()->prepare(p);
+}
+
+int64_t ConvFeatureExtractionModelImpl::prepared_bytes() const {
+  int64_t n = 0;
+  for (const auto& block : *conv_layers_) n += block->as<ConvBlock>()->prepared_bytes();
+  return n;
 }
 
 torch::Tensor ConvFeatureExtractionModelImpl::forward(const torch::Tensor& source) {

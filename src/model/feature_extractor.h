@@ -12,6 +12,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "model/config.h"
+#include "model/precision.h"
 
 namespace w2v::model {
 
@@ -31,12 +32,16 @@ TORCH_MODULE(TransposedLayerNorm);
 class ConvBlockImpl : public torch::nn::Module {
  public:
   ConvBlockImpl(int64_t in_channels, const ConvLayerSpec& spec, bool bias, const std::string& norm);
+  // Output dtype: the input's, or the prepared conv's compute dtype (bf16 / fp32).
   torch::Tensor forward(const torch::Tensor& x);
+  void prepare(Precision p);
+  int64_t prepared_bytes() const { return fast_.bytes(); }
 
  private:
   torch::nn::Conv1d conv_{nullptr};
   torch::nn::GroupNorm group_norm_{nullptr};
   TransposedLayerNorm layer_norm_{nullptr};
+  FastConv1d fast_;
 };
 TORCH_MODULE(ConvBlock);
 
@@ -46,6 +51,9 @@ class ConvFeatureExtractionModelImpl : public torch::nn::Module {
   explicit ConvFeatureExtractionModelImpl(const Wav2Vec2Config& cfg);
   // source [B, L] float -> [B, C, T] with T = conv_output_length(L).
   torch::Tensor forward(const torch::Tensor& source);
+  // Inference weights (precision.h): bf16 convolutions for bf16 and int8.
+  void prepare(Precision p);
+  int64_t prepared_bytes() const;
 
   const std::vector<ConvLayerSpec>& specs() const { return specs_; }
 

@@ -16,7 +16,13 @@ WeightNormConv1dImpl::WeightNormConv1dImpl(int64_t channels, int64_t kernel, int
   bias = register_parameter("bias", torch::zeros({channels}));
 }
 
+void WeightNormConv1dImpl::prepare(Precision p) {
+  torch::NoGradGuard no_grad;
+  fast_ = FastConv1d(torch::_weight_norm(weight_v, weight_g, 2), bias, 1, kernel_ / 2, groups_, p);
+}
+
 torch::Tensor WeightNormConv1dImpl::forward(const torch::Tensor& x) {
+  if (fast_ && use_prepared(*this)) return fast_(x);
   auto weight = torch::_weight_norm(weight_v, weight_g, 2);
   return torch::conv1d(x, weight, bias, /*stride=*/1, /*padding=*/kernel_ / 2, /*dilation=*/1, groups_);
 }
@@ -62,9 +68,15 @@ TransformerSentenceEncoderLayerImpl::TransformerSentenceEncoderLayerImpl(const W
   final_layer_norm = register_module("final_layer_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({D})));
 }
 
+void TransformerSentenceEncoderLayerImpl::prepare(Precision p) {
+  self_attn->prepare(p);
+  fc1_ = FastLinear(fc1->weight, fc1->bias, p);
+  fc2_ = FastLinear(fc2->weight, fc2->bias, p);
+}
+
 torch::Tensor TransformerSentenceEncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& padding_mask) {
   auto ffn = [&](const torch::Tensor& h) {
-    return fc2->forward(dropout2_->forward(model::gelu(fc1->forward(h))));
+    return linear(fc2_, *fc2, dropout2_->forward(model::gelu(linear(fc1_, *fc1, h))));
   };
   if (layer_norm_first_) {
     auto h = x + dropout1_->forward(self_attn->forward(self_attn_layer_norm->forward(x), padding_mask));
@@ -82,6 +94,17 @@ TransformerEncoderImpl::TransformerEncoderImpl(const Wav2Vec2Config& cfg)
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < cfg.encoder_layers; ++i) layers->push_back(TransformerSentenceEncoderLayer(cfg));
   dropout_ = register_module("dropout", torch::nn::Dropout(cfg.dropout));
+}
+
+void TransformerEncoderImpl::prepare(Precision p) {
+  pos_conv->prepare(p);
+  for (auto& l : *layers) l->as<TransformerSentenceEncoderLayer>()->prepare(p);
+}
+
+int64_t TransformerEncoderImpl::prepared_bytes() const {
+  int64_t n = pos_conv->prepared_bytes();
+  for (const auto& l : *layers) n += l->as<TransformerSentenceEncoderLayer>()->prepared_bytes();
+  return n;
 }
 
 EncoderOutput TransformerEncoderImpl::forward(const torch::Tensor& input, const torch::Tensor& padding_mask,

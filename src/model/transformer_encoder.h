@@ -17,6 +17,7 @@
 
 #include "model/config.h"
 #include "model/multihead_attention.h"
+#include "model/precision.h"
 
 namespace w2v::model {
 
@@ -26,11 +27,15 @@ class WeightNormConv1dImpl : public torch::nn::Module {
  public:
   WeightNormConv1dImpl(int64_t channels, int64_t kernel, int64_t groups);
   torch::Tensor forward(const torch::Tensor& x);  // [B, D, T] -> [B, D, T + 1 - kernel % 2]
+  // Inference: the normalised weight computed once (precision.h).
+  void prepare(Precision p);
+  int64_t prepared_bytes() const { return fast_.bytes(); }
 
   torch::Tensor weight_g, weight_v, bias;
 
  private:
   int64_t kernel_, groups_;
+  FastConv1d fast_;
 };
 TORCH_MODULE(WeightNormConv1d);
 
@@ -39,6 +44,8 @@ class PositionalConvImpl : public torch::nn::Module {
  public:
   PositionalConvImpl(int64_t channels, int64_t kernel, int64_t groups);
   torch::Tensor forward(const torch::Tensor& x);  // [B, T, D] -> GELU(conv(x)) [B, T, D]
+  void prepare(Precision p) { conv_->prepare(p); }
+  int64_t prepared_bytes() const { return conv_->prepared_bytes(); }
 
  private:
   int64_t kernel_;
@@ -51,6 +58,8 @@ class TransformerSentenceEncoderLayerImpl : public torch::nn::Module {
   explicit TransformerSentenceEncoderLayerImpl(const Wav2Vec2Config& cfg);
   // x [B, T, D], padding_mask [B, T] bool or undefined -> [B, T, D].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& padding_mask);
+  void prepare(Precision p);
+  int64_t prepared_bytes() const { return self_attn->prepared_bytes() + fc1_.bytes() + fc2_.bytes(); }
 
   MultiheadAttention self_attn{nullptr};
   torch::nn::LayerNorm self_attn_layer_norm{nullptr};
@@ -60,6 +69,7 @@ class TransformerSentenceEncoderLayerImpl : public torch::nn::Module {
  private:
   bool layer_norm_first_;
   torch::nn::Dropout dropout1_{nullptr}, dropout2_{nullptr}, dropout3_{nullptr};
+  FastLinear fc1_, fc2_;
 };
 TORCH_MODULE(TransformerSentenceEncoderLayer);
 
@@ -76,6 +86,9 @@ class TransformerEncoderImpl : public torch::nn::Module {
   // the final LayerNorm of pre-LN models); tgt_layer = j stops after layer j (0-based) and
   // returns its output, as fairseq's extract_features(layer=j).
   EncoderOutput forward(const torch::Tensor& x, const torch::Tensor& padding_mask, int64_t tgt_layer = -1);
+  // Inference weights of pos_conv and every layer (precision.h); prepared_bytes() their size.
+  void prepare(Precision p);
+  int64_t prepared_bytes() const;
 
   PositionalConv pos_conv{nullptr};
   torch::nn::LayerNorm layer_norm{nullptr};

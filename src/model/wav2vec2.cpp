@@ -57,11 +57,13 @@ Wav2Vec2Features Wav2Vec2ModelImpl::extract_features(const torch::Tensor& source
   }
   Wav2Vec2Features out;
   out.features_pen = features.to(torch::kFloat).pow(2).mean();
-  features = layer_norm->forward(features.transpose(1, 2));
+  // A prepared (bf16) extractor hands back its compute dtype; the rest runs in the model's.
+  features = layer_norm->forward(features.transpose(1, 2).to(layer_norm->weight.scalar_type()));
   auto unmasked = features.clone();
   out.padding_mask = frame_padding_mask(padding_mask, features.size(1));
 
-  if (post_extract_proj) features = post_extract_proj->forward(features);
+  if (post_extract_proj)
+    features = linear(post_extract_proj_fast_, *post_extract_proj, features).to(unmasked.scalar_type());
   features = dropout_input_->forward(features);
   out.unmasked_features = dropout_features_->forward(unmasked);
 
@@ -124,6 +126,16 @@ Wav2Vec2PretrainOutput Wav2Vec2ModelImpl::forward(const torch::Tensor& source, c
   auto x = final_proj->forward(f.x.index({mask}).view({B, M, -1}));
   out.logits = compute_preds(x, y, negs);
   return out;
+}
+
+void Wav2Vec2ModelImpl::prepare(Precision p) {
+  feature_extractor->prepare(p);
+  if (post_extract_proj) post_extract_proj_fast_ = FastLinear(post_extract_proj->weight, post_extract_proj->bias, p);
+  encoder->prepare(p);
+}
+
+int64_t Wav2Vec2ModelImpl::prepared_bytes() const {
+  return feature_extractor->prepared_bytes() + post_extract_proj_fast_.bytes() + encoder->prepared_bytes();
 }
 
 void Wav2Vec2ModelImpl::set_num_updates(int64_t num_updates) {

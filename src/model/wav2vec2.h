@@ -17,6 +17,7 @@
 
 #include "model/config.h"
 #include "model/feature_extractor.h"
+#include "model/precision.h"
 #include "model/quantizer.h"
 #include "model/transformer_encoder.h"
 
@@ -65,6 +66,11 @@ class Wav2Vec2ModelImpl : public torch::nn::Module {
   torch::Tensor frame_padding_mask(const torch::Tensor& padding_mask, int64_t frames) const;
   int64_t output_length(int64_t samples) const { return conv_output_length(feature_extractor->specs(), samples); }
 
+  // Prepares inference weights at precision p (precision.h); used in eval mode without
+  // autograd only. The parameters stay as they are: prepare again after changing them.
+  void prepare(Precision p);
+  int64_t prepared_bytes() const;  // memory of the prepared weights (0 when not prepared)
+
   // Propagates the update count (quantizer temperature).
   void set_num_updates(int64_t num_updates);
 
@@ -83,6 +89,7 @@ class Wav2Vec2ModelImpl : public torch::nn::Module {
  private:
   Wav2Vec2Config cfg_;
   torch::nn::Dropout dropout_input_{nullptr}, dropout_features_{nullptr};
+  FastLinear post_extract_proj_fast_;
 };
 TORCH_MODULE(Wav2Vec2Model);
 

@@ -19,6 +19,7 @@ namespace {
 const RecognizerOptions& checked(const RecognizerOptions& o) {
   if (o.model.empty()) throw Error("recognizer: a model path is required");
   if (o.device != "cpu") throw Error("recognizer device '" + o.device + "': only cpu is supported");
+  model::parse_precision(o.precision);
   if (!(o.chunk_seconds > 0) || !(o.overlap_seconds >= 0))
     throw Error(fmt::format("recognizer windows: expected chunk_seconds > 0 and overlap_seconds >= 0, got {} and {}",
                             o.chunk_seconds, o.overlap_seconds));
@@ -33,7 +34,7 @@ const RecognizerOptions& checked(const RecognizerOptions& o) {
 
 Recognizer::Impl::Impl(const RecognizerOptions& o)
     : options(checked(o)),
-      model(o.model, o.dict),
+      model(o.model, o.dict, model::parse_precision(o.precision)),
       factory(decode::parse_decoder_kind(o.decoding.decoder), model.symbols(), o.decoding.lexicon, o.decoding.lm,
               o.decoding.beam, decode::parse_post_process(o.decoding.post_process)) {}
 

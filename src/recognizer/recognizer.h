@@ -26,6 +26,8 @@ struct RecognizerOptions {
   // (0 = all cores, < 0 = leave as is). See docs/decoding.md for measured choices.
   int threads = 1;
   std::string device = "cpu";  // the only device today; anything else is an error
+  // Model arithmetic: fp32 | bf16 | int8 (docs/inference.md has speed and accuracy of each).
+  std::string precision = "fp32";
   // Long audio runs through the model in windows of chunk_seconds, each with overlap_seconds
   // of context on both sides, their emissions stitched (decode/chunking.h).
   double chunk_seconds = 30, overlap_seconds = 1;

@@ -1,5 +1,6 @@
 // Parity of the encoder, feature extractor and CTC head with torchaudio 0.13's Wav2Vec2Model
-// (tools/oracle/model_torchaudio.py, run live): same random weights, fp32, max abs error 1e-4.
+// (tools/oracle/model_torchaudio.py, run live): same random weights, fp32, max abs error 1e-4;
+// the same bound for the inference-prepared fp32 model (Wav2VecCtc::prepare, precision.h).
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -151,6 +152,28 @@ TEST_F(ModelParity, FullDepthBase) {
   Wav2VecCtc m(cfg, 32);
   auto r = run_both(m, cfg, audio(1, 16000), {});
   expect_parity(r, 12, {49});
+}
+
+TEST_F(ModelParity, PreparedFp32SmallBaseFamily) {
+  torch::manual_seed(1);
+  auto cfg = small_config("base");
+  Wav2VecCtc m(cfg, 7);
+  m->eval();
+  m->prepare(Precision::kFp32);
+  expect_parity(run_both(m, cfg, audio(2, 8000), {}), 3, {24, 24});
+}
+
+TEST_F(ModelParity, PreparedFp32PaddedBatchLayerNorm) {
+  torch::manual_seed(4);
+  auto cfg = small_config("large_lv");
+  Wav2VecCtc m(cfg, 9);
+  m->eval();
+  m->prepare(Precision::kFp32);
+  const int64_t L = 8000, short_len = 4100;
+  auto source = audio(2, L);
+  source[1].narrow(0, short_len, L - short_len).zero_();
+  auto r = run_both(m, cfg, source, {L, short_len});
+  expect_parity(r, 3, {conv_output_length(cfg.conv_layers(), L), conv_output_length(cfg.conv_layers(), short_len)});
 }
 
 TEST_F(ModelParity, LayerArgumentStopsAfterThatLayer) {

@@ -10,7 +10,8 @@
 
 namespace w2v::decode {
 
-AcousticModel::AcousticModel(const std::string& checkpoint, const std::string& dict_path) {
+AcousticModel::AcousticModel(const std::string& checkpoint, const std::string& dict_path,
+                             model::Precision precision) {
   ckpt::LoadOptions options;
   options.dict_path = dict_path;
   loaded_ = ckpt::load_model(checkpoint, options);
@@ -20,6 +21,7 @@ AcousticModel::AcousticModel(const std::string& checkpoint, const std::string& d
     throw file_error(checkpoint, 0, "no output dictionary stored with the model; pass the dict.ltr.txt it was trained with");
   for (int64_t i = 0; i < loaded_.dictionary->size(); ++i) symbols_.push_back(loaded_.dictionary->symbol(i));
   loaded_.ctc->eval();
+  loaded_.ctc->prepare(precision);
   // Stride and receptive field from the model's own conv stack (conv_feature_layers may vary).
   auto encoder = loaded_.encoder();
   int64_t n = 1;

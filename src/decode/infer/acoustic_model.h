@@ -10,6 +10,7 @@
 #include "data/manifest.h"
 #include "decode/chunking.h"
 #include "decode/emission_file.h"
+#include "model/precision.h"
 
 namespace w2v::decode {
 
@@ -17,8 +18,9 @@ class AcousticModel {
  public:
   // Loads a CTC checkpoint (fairseq, HF or w2v); dict_path (dict.ltr.txt) overrides the
   // dictionary stored with it. Errors name the file: not a CTC model, no dictionary, size
-  // mismatch.
-  explicit AcousticModel(const std::string& checkpoint, const std::string& dict_path = "");
+  // mismatch. The weights are prepared once for `precision` (model/precision.h).
+  explicit AcousticModel(const std::string& checkpoint, const std::string& dict_path = "",
+                         model::Precision precision = model::Precision::kFp32);
 
   const std::vector<std::string>& symbols() const { return symbols_; }
   // fairseq task.normalize: the model expects zero-mean unit-variance waveforms.

@@ -1,0 +1,225 @@
+#include "model/precision.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "util/error.h"
+
+namespace w2v::model {
+
+namespace {
+
+std::atomic<bool> forced_fallback{false};
+
+bool env_fallback() {
+  const char* v = std::getenv("W2V_CPU_FALLBACK");
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
+int64_t tensor_bytes(const torch::Tensor& t) {
+  return t.defined() ? t.numel() * static_cast<int64_t>(t.element_size()) : 0;
+}
+
+// quantized:: operators through the dispatcher: their packed-weight class has no public header.
+c10::IValue call_op(const char* name, torch::jit::Stack stack) {
+  c10::Dispatcher::singleton().findSchemaOrThrow(name, "").callBoxed(&stack);
+  return stack.at(0);
+}
+
+// bf16 rounding simulated in fp32 (fallback): the value a bf16 tensor would hold.
+torch::Tensor round_bf16(const torch::Tensor& t) { return t.to(torch::kBFloat16).to(torch::kFloat); }
+
+}  // namespace
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::kFp32;
+  if (name == "bf16") return Precision::kBf16;
+  if (name == "int8") return Precision::kInt8;
+  throw Error("precision '" + name + "': expected fp32, bf16 or int8");
+}
+
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::kFp32: return "fp32";
+    case Precision::kBf16: return "bf16";
+    case Precision::kInt8: return "int8";
+  }
+  return "?";
+}
+
+CpuKernels cpu_kernels() {
+  CpuKernels k;
+  if (forced_fallback || env_fallback()) return k;
+  __builtin_cpu_init();
+  k.bf16 = __builtin_cpu_supports("avx512bf16");
+  k.int8 = __builtin_cpu_supports("avx512vnni");
+  return k;
+}
+
+void set_cpu_fallback(bool on) { forced_fallback = on; }
+
+bool use_prepared(const torch::nn::Module& m) { return !m.is_training() && !torch::GradMode::is_enabled(); }
+
+// ---- FastLinear ----
+
+struct FastLinear::Impl {
+  Precision precision;
+  bool fast;
+  torch::Tensor weight, bias;  // fp32; bf16 (fast); bf16-rounded or dequantized fp32 (fallback)
+  c10::IValue packed;          // int8 fast: quantized::linear_prepack's packed weights
+  int64_t bytes = 0;           // what the prepared weights occupy
+};
+
+FastLinear::FastLinear(const torch::Tensor& weight, const torch::Tensor& bias, Precision p) {
+  torch::NoGradGuard no_grad;
+  auto impl = std::make_shared<Impl>();
+  impl->precision = p;
+  const auto kernels = cpu_kernels();
+  auto w = weight.detach().to(torch::kFloat).contiguous();
+  auto b = bias.defined() ? bias.detach().to(torch::kFloat).contiguous() : torch::Tensor();
+  switch (p) {
+    case Precision::kFp32:
+      impl->fast = true;
+      impl->weight = w;
+      impl->bias = b;
+      break;
+    case Precision::kBf16:
+      impl->fast = kernels.bf16;
+      impl->weight = impl->fast ? w.to(torch::kBFloat16) : round_bf16(w);
+      if (b.defined()) impl->bias = impl->fast ? b.to(torch::kBFloat16) : round_bf16(b);
+      break;
+    case Precision::kInt8: {
+      impl->fast = kernels.int8;
+      // Symmetric per-output-channel scales: the row's largest |w| maps to 127.
+      auto scales = (w.abs().amax(1) / 127.0).clamp_min(1e-12).to(torch::kDouble);
+      auto q = at::quantize_per_channel(w, scales, torch::zeros({w.size(0)}, torch::kLong), 0, torch::kQInt8);
+      if (impl->fast) {
+        at::globalContext().setQEngine(at::QEngine::ONEDNN);
+        impl->packed = call_op("quantized::linear_prepack", {q, b.defined() ? c10::IValue(b) : c10::IValue()});
+      } else {
+        impl->weight = q.dequantize();
+      }
+      impl->bias = b;
+      // int8 weights + fp32 scales and bias, whatever the kernel's packed layout adds.
+      impl->bytes = w.numel() + 4 * w.size(0) + tensor_bytes(b);
+      break;
+    }
+  }
+  if (p != Precision::kInt8) impl->bytes = tensor_bytes(impl->weight) + tensor_bytes(impl->bias);
+  impl_ = std::move(impl);
+}
+
+torch::Tensor FastLinear::operator()(const torch::Tensor& x) const {
+  const auto& m = *impl_;
+  switch (m.precision) {
+    case Precision::kFp32:
+      return at::linear(x.to(torch::kFloat), m.weight, m.bias);
+    case Precision::kBf16:
+      if (m.fast) return at::linear(x.to(torch::kBFloat16), m.weight, m.bias);
+      return at::linear(round_bf16(x), m.weight, m.bias).to(torch::kBFloat16);
+    case Precision::kInt8: {
+      auto sizes = x.sizes().vec();
+      auto x2 = x.to(torch::kFloat).reshape({-1, x.size(-1)}).contiguous();
+      torch::Tensor y;
+      if (m.fast) {
+        y = call_op("quantized::linear_dynamic", {x2, m.packed, false}).toTensor();
+      } else {
+        // What the int8 kernel computes: x quantized per tensor to uint8 over [min(x, 0), max(x, 0)].
+        const double lo = std::min(0.0, x2.min().item<double>()), hi = std::max(0.0, x2.max().item<double>());
+        const double scale = hi > lo ? (hi - lo) / 255.0 : 1.0;
+        const int64_t zero = std::llround(-lo / scale);
+        y = at::linear(at::fake_quantize_per_tensor_affine(x2, scale, zero, 0, 255), m.weight, m.bias);
+      }
+      sizes.back() = y.size(-1);
+      return y.view(sizes);
+    }
+  }
+  return {};
+}
+
+int64_t FastLinear::bytes() const { return impl_ ? impl_->bytes : 0; }
+
+torch::Tensor linear(const FastLinear& fast, torch::nn::LinearImpl& module, const torch::Tensor& x) {
+  if (fast && use_prepared(module)) return fast(x);
+  return module.forward(x);
+}
+
+// ---- FastConv1d ----
+
+struct FastConv1d::Impl {
+  bool bf16, fast;
+  torch::Tensor weight, bias;
+  int64_t stride, padding, groups;
+};
+
+FastConv1d::FastConv1d(const torch::Tensor& weight, const torch::Tensor& bias, int64_t stride, int64_t padding,
+                       int64_t groups, Precision p) {
+  torch::NoGradGuard no_grad;
+  auto impl = std::make_shared<Impl>();
+  impl->bf16 = p != Precision::kFp32;
+  impl->fast = !impl->bf16 || cpu_kernels().bf16;
+  impl->stride = stride;
+  impl->padding = padding;
+  impl->groups = groups;
+  auto w = weight.detach().to(torch::kFloat).contiguous();
+  auto b = bias.defined() ? bias.detach().to(torch::kFloat).contiguous() : torch::Tensor();
+  if (impl->bf16) {
+    w = impl->fast ? w.to(torch::kBFloat16) : round_bf16(w);
+    if (b.defined()) b = impl->fast ? b.to(torch::kBFloat16) : round_bf16(b);
+  }
+  impl->weight = w;
+  impl->bias = b;
+  impl_ = std::move(impl);
+}
+
+torch::Tensor FastConv1d::operator()(const torch::Tensor& x) const {
+  const auto& m = *impl_;
+  if (!m.bf16) return at::conv1d(x.to(torch::kFloat), m.weight, m.bias, m.stride, m.padding, 1, m.groups);
+  if (m.fast) return at::conv1d(x.to(torch::kBFloat16), m.weight, m.bias, m.stride, m.padding, 1, m.groups);
+  return at::conv1d(round_bf16(x), m.weight, m.bias, m.stride, m.padding, 1, m.groups).to(torch::kBFloat16);
+}
+
+int64_t FastConv1d::bytes() const { return impl_ ? tensor_bytes(impl_->weight) + tensor_bytes(impl_->bias) : 0; }
+
+// ---- attention ----
+
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& key_padding_mask) {
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), hd = q.size(3);
+  const bool per_head = q.scalar_type() == torch::kFloat && !torch::GradMode::is_enabled();
+  auto q3 = q.reshape({B * H, T, hd}), k3 = k.reshape({B * H, T, hd}), v3 = v.reshape({B * H, T, hd});
+  torch::Tensor scores;
+  if (per_head) {
+    scores = torch::empty({B * H, T, T}, q.options());
+    for (int64_t i = 0; i < B * H; ++i) {
+      auto dst = scores[i];
+      at::mm_out(dst, q3[i], k3[i].t());
+    }
+  } else {
+    scores = torch::bmm(q3, k3.transpose(1, 2));
+  }
+  scores = scores.view({B, H, T, T});
+  if (key_padding_mask.defined())
+    scores = scores.masked_fill(key_padding_mask.view({B, 1, 1, T}), -std::numeric_limits<float>::infinity());
+  auto probs = torch::softmax(scores, -1, torch::kFloat).to(q.scalar_type()).view({B * H, T, T});
+  torch::Tensor out;
+  if (per_head) {
+    out = torch::empty({B, T, H, hd}, q.options());
+    auto o = out.permute({0, 2, 1, 3});  // [B, H, T, hd] view: each head writes its columns
+    for (int64_t i = 0; i < B * H; ++i) {
+      auto dst = o[i / H][i % H];
+      at::mm_out(dst, probs[i], v3[i]);
+    }
+    return out.view({B, T, H * hd});
+  }
+  out = torch::bmm(probs, v3);
+  return out.view({B, H, T, hd}).transpose(1, 2).reshape({B, T, H * hd});
+}
+
+}  // namespace w2v::model
