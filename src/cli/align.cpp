@@ -8,6 +8,7 @@
 #include "align/formats.h"
 #include "audio/audio.h"
 #include "cli/command.h"
+#include "cli/model_commands.h"
 #include "data/labels.h"
 #include "data/manifest.h"
 #include "decode/post_process.h"
@@ -118,7 +119,7 @@ int run_align(const AlignCliOptions& o) {
   return 0;
 }
 
-W2V_COMMAND("align", "Forced alignment: put a known transcript on the audio, word by word and letter by letter",
+W2V_COMMAND("align", std::string(w2v::cli::model_command_description("align")),
             [](CLI::App& sub) {
               auto o = std::make_shared<AlignCliOptions>();
               sub.add_option("MODEL", o->model, "fine-tuned CTC model (fairseq .pt, HF directory or w2v)")->required();

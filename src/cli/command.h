@@ -23,8 +23,14 @@ struct Registrar {
   explicit Registrar(Command c) { registry().push_back(std::move(c)); }
 };
 
-// Sets LibTorch's intra-op thread count (0 = all cores) and returns the count in use.
+// A --threads value (0 = all cores, else 1..256; anything else is an Error) as a count.
+int resolve_threads(int threads);
+
+// Only in w2v-model (model commands, cli/model_commands.h):
+// sets LibTorch's intra-op thread count (as resolve_threads) and returns the count in use;
 int set_threads(int threads);
+// --precision fp32|bf16|int8 (model/precision.h; docs/inference.md) into `value`.
+CLI::Option* add_precision_option(CLI::App& sub, std::string& value);
 
 }  // namespace w2v::cli
 

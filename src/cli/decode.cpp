@@ -62,7 +62,7 @@ int run(const Options& o) {
   for (const auto& u : utterances)
     if (!o.references.empty() && !references.count(u.id))
       throw file_error(o.references, 0, "no reference for utterance '" + u.id + "'");
-  const auto results = decode::decode_all(factory, views, cli::set_threads(o.threads));
+  const auto results = decode::decode_all(factory, views, cli::resolve_threads(o.threads));
 
   eval::Scorer wer;
   std::string out;

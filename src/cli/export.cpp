@@ -6,11 +6,12 @@
 #include "checkpoint/huggingface.h"
 #include "checkpoint/model_io.h"
 #include "cli/command.h"
+#include "cli/model_commands.h"
 #include "util/error.h"
 
 namespace {
 
-W2V_COMMAND("export", "Write a model as a HuggingFace directory or a fairseq checkpoint", [](CLI::App& sub) {
+W2V_COMMAND("export", std::string(w2v::cli::model_command_description("export")), [](CLI::App& sub) {
   struct Options {
     std::string model, format, out, dict, dict_out;
   };

@@ -12,6 +12,7 @@
 #include "checkpoint/model_io.h"
 #include "checkpoint/torch_file.h"
 #include "cli/command.h"
+#include "cli/model_commands.h"
 #include "model/npy.h"
 #include "util/error.h"
 
@@ -91,7 +92,7 @@ int run_extract(const ExtractOptions& o) {
 
 }  // namespace
 
-W2V_COMMAND("extract", "write wav2vec 2.0 features (and CTC logits) of audio files as .npy or .pt",
+W2V_COMMAND("extract", std::string(w2v::cli::model_command_description("extract")),
             [](CLI::App& sub) {
               auto o = std::make_shared<ExtractOptions>();
               sub.add_option("MODEL", o->checkpoint, "fairseq/w2v .pt file or HuggingFace directory")->required();

@@ -5,10 +5,11 @@
 
 #include "checkpoint/model_io.h"
 #include "cli/command.h"
+#include "cli/model_commands.h"
 
 namespace {
 
-W2V_COMMAND("import", "Convert a fairseq checkpoint or HuggingFace directory into a w2v checkpoint", [](CLI::App& sub) {
+W2V_COMMAND("import", std::string(w2v::cli::model_command_description("import")), [](CLI::App& sub) {
   struct Options {
     std::string src, out, dict;
   };

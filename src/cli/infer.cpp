@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/model_commands.h"
 #include "cli/decode_options.h"
 #include "data/dictionary.h"
 #include "data/labels.h"
@@ -197,7 +198,7 @@ int run_infer(const InferOptions& o) {
   return 0;
 }
 
-W2V_COMMAND("infer", "Decode a manifest split with a fine-tuned model (fairseq infer.py): WER, speed, hypo/ref files",
+W2V_COMMAND("infer", std::string(w2v::cli::model_command_description("infer")),
             [](CLI::App& sub) {
               auto o = std::make_shared<InferOptions>();
               sub.add_option("MODEL DATA_DIR", o->positional,

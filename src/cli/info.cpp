@@ -3,6 +3,7 @@
 
 #include "checkpoint/model_io.h"
 #include "cli/command.h"
+#include "cli/model_commands.h"
 
 namespace {
 
@@ -42,7 +43,7 @@ int run_info(const std::string& path) {
 
 }  // namespace
 
-W2V_COMMAND("info", "show a checkpoint's format, architecture and parameter count", [](CLI::App& sub) {
+W2V_COMMAND("info", std::string(w2v::cli::model_command_description("info")), [](CLI::App& sub) {
   auto path = std::make_shared<std::string>();
   sub.add_option("MODEL", *path, "fairseq/w2v .pt file or HuggingFace directory")->required();
   return [path] { return run_info(*path); };

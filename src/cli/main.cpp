@@ -1,107 +1,11 @@
-// Entry point of the w2v binary: builds the CLI from the subcommand registry, runs the chosen
-// subcommand, and turns every w2v::Error into one line on stderr and exit code 1.
-#include <ATen/Parallel.h>
-#include <c10/util/Exception.h>
-#include <fmt/core.h>
-
-#include <algorithm>
-#include <exception>
-#include <thread>
-
-#include "cli/command.h"
-#include "util/error.h"
-
-namespace w2v::cli {
-
-std::vector<Command>& registry() {
-  static std::vector<Command> commands;
-  return commands;
-}
-
-namespace {
-
-constexpr int kMaxThreads = 256;
-
-std::string threads_problem(const std::string& value) {
-  long long n = -1;
-  size_t used = 0;
-  try {
-    n = std::stoll(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != value.size() || n < 0 || n > kMaxThreads)
-    return fmt::format("--threads: expected 0 (all cores) or 1 to {}, got '{}'", kMaxThreads, value);
-  return "";
-}
-
-// Every command's --threads gets the same check at parse time (usage error, exit 2): an absurd
-// count (1e9, negative) made LibTorch start threads without end or fall back silently.
-void check_threads_options(CLI::App* app) {
-  static const CLI::Validator kThreads(
-      [](std::string& value) {
-        std::string problem = threads_problem(value);
-        return problem.empty() ? problem : problem.substr(problem.find(": ") + 2);
-      },
-      "0.." + std::to_string(kMaxThreads));
-  if (CLI::Option* threads = app->get_option_no_throw("--threads")) threads->check(kThreads);
-  for (CLI::App* sub : app->get_subcommands([](CLI::App*) { return true; })) check_threads_options(sub);
-}
-
-}  // namespace
-
-int set_threads(int threads) {
-  if (const std::string problem = threads_problem(std::to_string(threads)); !problem.empty()) throw Error(problem);
-  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads);
-  return at::get_num_threads();
-}
-
-}  // namespace w2v::cli
+// Entry point of w2v: the torch-free commands run here; a model command is handed to w2v-model
+// (cli/model_commands.h) before anything is parsed, so `w2v lm query` never loads LibTorch.
+#include "cli/app.h"
+#include "cli/model_commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"w2v: wav2vec 2.0 speech recognition - data, pretraining, CTC fine-tuning, n-gram LM, "
-               "decoding, checkpoint import/export - in one binary"};
-  app.set_version_flag("--version", std::string("w2v ") + W2V_VERSION);
-  app.require_subcommand(1);
-
-  auto& commands = w2v::cli::registry();
-  std::sort(commands.begin(), commands.end(),
-            [](const auto& a, const auto& b) { return a.name < b.name; });
-  std::function<int()> action;
-  for (auto& command : commands) {
-    CLI::App* sub = app.add_subcommand(command.name, command.description);
-    auto run = std::make_shared<std::function<int()>>();
-    *run = command.setup(*sub);
-    sub->callback([run, &action] { action = *run; });
-  }
-  w2v::cli::check_threads_options(&app);
-
-  // CLI11 reports an unknown first word as "A subcommand is required"; name it instead.
-  if (argc > 1 && argv[1][0] != '-' &&
-      std::none_of(commands.begin(), commands.end(), [&](const auto& c) { return c.name == argv[1]; })) {
-    fmt::print(stderr, "w2v: unknown command '{}'; run 'w2v --help' for the list\n", argv[1]);
-    return 2;
-  }
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // CLI11 uses exit code 0 for --help/--version; every usage error exits 2.
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
-  try {
-    return action ? action() : 0;
-  } catch (const w2v::Error& e) {
-    fmt::print(stderr, "w2v: error: {}\n", e.what());
-    return 1;
-  } catch (const c10::Error& e) {
-    // c10's what() carries a C++ stack trace: the user gets the message's first line.
-    const std::string m = e.what_without_backtrace();
-    fmt::print(stderr, "w2v: internal error: {}\n", m.substr(0, m.find('\n')));
-    return 1;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "w2v: internal error: {}\n", e.what());
-    return 1;
-  }
+  if (argc > 1)
+    for (const auto& command : w2v::cli::model_commands())
+      if (command.name == argv[1]) return w2v::cli::exec_model_binary(argv);
+  return w2v::cli::run_cli(argc, argv, w2v::cli::model_commands());
 }

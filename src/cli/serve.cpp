@@ -11,6 +11,7 @@
 #include <fmt/core.h>
 
 #include "cli/command.h"
+#include "cli/model_commands.h"
 #include "cli/decode_options.h"
 #include "recognizer/recognizer.h"
 #include "serve/server.h"
@@ -68,7 +69,7 @@ int run_serve(ServeOptions o) {
   return 0;
 }
 
-W2V_COMMAND("serve", "HTTP transcription server: OpenAI-compatible API, streaming, a browser page", [](CLI::App& sub) {
+W2V_COMMAND("serve", std::string(w2v::cli::model_command_description("serve")), [](CLI::App& sub) {
   auto o = std::make_shared<ServeOptions>();
   auto& s = o->server;
   sub.add_option("MODEL", o->recognizer.model, "fine-tuned CTC model (w2v or fairseq .pt, HuggingFace directory)")

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cli/command.h"
+#include "cli/model_commands.h"
 #include "config/config.h"
 #include "config/schema.h"
 #include "decode/decoder.h"
@@ -53,7 +54,7 @@ w2v::train::WordDecoder make_lm_decoder(const w2v::train::LmDecoderSpec& spec) {
 
 }  // namespace
 
-W2V_COMMAND("train", "pre-train (wav2vec2) or fine-tune (wav2vec_ctc) from a fairseq YAML config",
+W2V_COMMAND("train", std::string(w2v::cli::model_command_description("train")),
             [](CLI::App& sub) {
               auto config = std::make_shared<std::string>();
               auto overrides = std::make_shared<std::vector<std::string>>();

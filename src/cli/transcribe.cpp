@@ -13,6 +13,7 @@
 
 #include "audio/audio.h"
 #include "cli/command.h"
+#include "cli/model_commands.h"
 #include "cli/decode_options.h"
 #include "decode/transcript_format.h"
 #include "recognizer/recognizer.h"
@@ -230,7 +231,7 @@ int run_transcribe(TranscribeOptions& o) {
   return 0;
 }
 
-W2V_COMMAND("transcribe", "Transcribe audio files of any length, or live audio from stdin (text, JSON or SRT)",
+W2V_COMMAND("transcribe", std::string(w2v::cli::model_command_description("transcribe")),
             [](CLI::App& sub) {
               auto o = std::make_shared<TranscribeOptions>();
               sub.add_option("MODEL AUDIO", o->args,
