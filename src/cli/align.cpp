@@ -25,6 +25,7 @@ struct AlignCliOptions {
   std::string format = "json", cue = "word", unknown = "error";
   double window_seconds = 30, chunk_seconds = 30, overlap_seconds = 1;
   int threads = 1;
+  std::string precision = "fp32";
 };
 
 struct Job {
@@ -77,6 +78,7 @@ int run_align(const AlignCliOptions& o) {
   ro.model = o.model;
   ro.dict = o.dict;
   ro.threads = o.threads;
+  ro.precision = o.precision;
   ro.chunk_seconds = o.chunk_seconds;
   ro.overlap_seconds = o.overlap_seconds;
   const Recognizer recognizer(ro);
@@ -152,6 +154,7 @@ W2V_COMMAND("align", std::string(w2v::cli::model_command_description("align")),
               sub.add_option("--overlap-seconds", o->overlap_seconds, "context added to each model window side")
                   ->capture_default_str();
               sub.add_option("--threads", o->threads, "threads (0: all cores)")->capture_default_str();
+              w2v::cli::add_precision_option(sub, o->precision);
               return [o] { return run_align(*o); };
             });
 

@@ -14,6 +14,7 @@
 #include "cli/command.h"
 #include "cli/model_commands.h"
 #include "model/npy.h"
+#include "model/precision.h"
 #include "util/error.h"
 
 namespace {
@@ -24,6 +25,7 @@ struct ExtractOptions {
   int layer = 0;  // 0 = final output
   bool all_layers = false, logits = false;
   int threads = 1;  // as every command: docs/decoding.md, Threads
+  std::string precision = "fp32";
 };
 
 int run_extract(const ExtractOptions& o) {
@@ -44,6 +46,7 @@ int run_extract(const ExtractOptions& o) {
     throw Error(fmt::format("--layer {}: the model has layers 1..{}", o.layer, m.config.encoder_layers));
   m.module().eval();
   auto encoder = m.encoder();
+  encoder->prepare(model::parse_precision(o.precision));  // the CTC head (--logits) stays fp32
   fs::create_directories(o.out_dir);
   torch::NoGradGuard no_grad;
 
@@ -104,5 +107,6 @@ W2V_COMMAND("extract", std::string(w2v::cli::model_command_description("extract"
               sub.add_option("--format", o->format, "npy or pt")->check(CLI::IsMember({"npy", "pt"}))->capture_default_str();
               sub.add_flag("--logits", o->logits, "also write the CTC logits [T, V] (fine-tuned models)");
               sub.add_option("--threads", o->threads, "intra-op threads (0 = all cores; see docs/decoding.md)")->capture_default_str();
+              w2v::cli::add_precision_option(sub, o->precision);
               return [o] { return run_extract(*o); };
             });

@@ -19,6 +19,7 @@
 #include "decode/decoder.h"
 #include "decode/emission_file.h"
 #include "decode/infer/acoustic_model.h"
+#include "model/precision.h"
 #include "eval/scoring.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -32,6 +33,7 @@ struct InferOptions {
   std::string dump_emissions, load_emissions;
   w2v::cli::DecoderOptions decoding;
   int threads = 1;
+  std::string precision = "fp32";
   int64_t max_tokens = 1600000;
 };
 
@@ -110,11 +112,11 @@ int run_infer(const InferOptions& o) {
   std::vector<std::string> symbols;
   if (o.load_emissions.empty()) {
     try {
-      model.emplace(o.path);
+      model.emplace(o.path, "", w2v::model::parse_precision(o.precision));
     } catch (const Error& e) {
       // Only a model stored without its dictionary falls back to DATA_DIR's.
       if (!have_dict || std::string(e.what()).find("dictionary") == std::string::npos) throw;
-      model.emplace(o.path, dict_path);
+      model.emplace(o.path, dict_path, w2v::model::parse_precision(o.precision));
     }
     symbols = model->symbols();
     if (have_dict) check_same_units(symbols, symbols_of(data::Dictionary::load(dict_path)), o.path, dict_path);
@@ -220,6 +222,7 @@ W2V_COMMAND("infer", std::string(w2v::cli::model_command_description("infer")),
                   ->capture_default_str();
               sub.add_option("--threads", o->threads, "threads for the model and the decoders (0: all cores)")
                   ->capture_default_str();
+              w2v::cli::add_precision_option(sub, o->precision);
               sub.add_option("--dump-emissions", o->dump_emissions, "save the emissions to FILE");
               sub.add_option("--load-emissions", o->load_emissions, "decode emissions saved by --dump-emissions")
                   ->check(CLI::ExistingFile);

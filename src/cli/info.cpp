@@ -1,9 +1,11 @@
-// w2v info CKPT: what a checkpoint holds - format, model kind, architecture, parameter counts.
+// w2v info CKPT: what a checkpoint holds - format, model kind, architecture, parameter counts,
+// and the memory its weights take prepared for inference at each --precision.
 #include <fmt/core.h>
 
 #include "checkpoint/model_io.h"
 #include "cli/command.h"
 #include "cli/model_commands.h"
+#include "model/precision.h"
 
 namespace {
 
@@ -38,6 +40,17 @@ int run_info(const std::string& path) {
   }
   fmt::print("parameters: {} ({:.2f} M): feature_extractor {:.2f} M, transformer {:.2f} M\n", count(m.module()),
              count(m.module()) / 1e6, count(*encoder->feature_extractor) / 1e6, count(*encoder->encoder) / 1e6);
+  // What infer/transcribe/extract --precision hold in memory (the CTC head and norms stay fp32).
+  m.module().eval();
+  std::string sizes;
+  for (auto p : {model::Precision::kFp32, model::Precision::kBf16, model::Precision::kInt8}) {
+    encoder->prepare(p);
+    sizes += fmt::format("{}{} {:.1f} MB", sizes.empty() ? "" : ", ", model::precision_name(p),
+                         encoder->prepared_bytes() / 1e6);
+  }
+  const auto cpu = model::cpu_kernels();
+  fmt::print("precision: parameters fp32 in memory; inference weights {} (this CPU: bf16 {}, int8 {})\n", sizes,
+             cpu.bf16 ? "avx512_bf16" : "fallback", cpu.int8 ? "avx512_vnni" : "fallback");
   return 0;
 }
 

@@ -82,6 +82,7 @@ W2V_COMMAND("serve", std::string(w2v::cli::model_command_description("serve")), 
       ->check(CLI::Range(0, 65535));
   sub.add_option("--threads", o->recognizer.threads, "LibTorch threads shared by all requests (0: all cores)")
       ->capture_default_str();
+  w2v::cli::add_precision_option(sub, o->recognizer.precision);
   sub.add_option("--max-concurrency", s.max_concurrency, "transcriptions running at once")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -251,6 +251,7 @@ W2V_COMMAND("transcribe", std::string(w2v::cli::model_command_description("trans
                   ->capture_default_str();
               sub.add_option("--threads", o->recognizer.threads, "threads (0: all cores; see docs/decoding.md)")
                   ->capture_default_str();
+              w2v::cli::add_precision_option(sub, o->recognizer.precision);
               sub.add_flag("--stream", o->stream, "live audio from stdin (as AUDIO '-'): partial and final lines");
               sub.add_option("--stream-chunk-seconds", o->live.chunk_seconds, "live: window core length")
                   ->capture_default_str();

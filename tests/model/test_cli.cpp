@@ -1,6 +1,7 @@
 // w2v info / w2v extract end to end: a checkpoint written by src/checkpoint, audio written by
 // src/audio, the binary run as a user would, its .npy files read back with numpy
 // (tools/oracle/model_npy.py) and compared with the library's own forward pass.
+// --precision bf16/int8 outputs stay within their accuracy bounds of that forward.
 #include <ATen/Parallel.h>
 #include <fmt/core.h>
 #include <gtest/gtest.h>
@@ -144,4 +145,25 @@ TEST_F(ModelCli, ExtractErrorsAreOneLineNamingTheProblem) {
   EXPECT_NE(r.output.find("unknown command 'extrakt'"), std::string::npos) << r.output;
   r = run_w2v(fmt::format("extract {} {} -o {} --no-such-flag", ckpt_path, dir.file("a.wav"), dir.file("o")));
   EXPECT_EQ(r.rc, 2) << r.output;
+}
+
+TEST_F(ModelCli, ExtractPrecisionsStayCloseToFp32AndInfoShowsTheirSizes) {
+  torch::NoGradGuard no_grad;
+  auto logits = model->forward(audio_tensor("b.wav")).logits.select(1, 0);
+  for (const std::string p : {"bf16", "int8"}) {
+    const std::string out = dir.file("out_" + p);
+    auto r = run_w2v(fmt::format("extract {} {} -o {} --logits --precision {}", ckpt_path, dir.file("b.wav"), out, p));
+    ASSERT_EQ(r.rc, 0) << r.output;
+    run_oracle("model_npy.py", dir.file("npy.pt") + " " + out + "/b.logits.npy");
+    auto got = get_tensor(load_dict(dir.file("npy.pt")), "b.logits.npy");
+    const double rel = max_abs_diff(got, logits) / logits.abs().max().item<double>();
+    EXPECT_GT(rel, 0.0) << p;  // it really ran at that precision
+    EXPECT_LE(rel, p == "bf16" ? 3e-2 : 8e-2) << p;
+  }
+  auto r = run_w2v(fmt::format("extract {} {} -o {} --precision fp16", ckpt_path, dir.file("b.wav"), dir.file("o")));
+  EXPECT_EQ(r.rc, 2) << r.output;
+  r = run_w2v("info " + ckpt_path);
+  ASSERT_EQ(r.rc, 0) << r.output;
+  EXPECT_NE(r.output.find("precision: parameters fp32 in memory; inference weights fp32 "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(", int8 "), std::string::npos) << r.output;
 }
