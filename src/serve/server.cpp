@@ -8,6 +8,7 @@
 
 #include <fmt/core.h>
 
+#include "align/formats.h"
 #include "audio/audio.h"
 #include "serve/admission.h"
 #include "serve/page.h"
@@ -67,7 +68,12 @@ struct Server::Impl {
   };
 
   void routes();
+  // A 503 RequestError once shutdown began (requests in flight still finish).
+  void refuse_if_draining(httplib::Response& res);
+  // A place among the running requests, or a 503 RequestError when the queue is full.
+  std::shared_ptr<Admission::Ticket> admit(httplib::Response& res);
   void transcribe(const httplib::Request& req, httplib::Response& res);
+  void align(const httplib::Request& req, httplib::Response& res);
   void stream(const TranscriptionRequest& r, std::vector<float> samples, std::shared_ptr<Active> active,
               std::shared_ptr<Admission::Ticket> ticket, httplib::Response& res);
   json verbose(const Transcript& t, const TranscriptionRequest& r) const {
@@ -94,6 +100,7 @@ void Server::Impl::routes() {
   });
   http.Post("/v1/audio/transcriptions",
             [this](const httplib::Request& req, httplib::Response& res) { transcribe(req, res); });
+  http.Post("/v1/audio/alignments", [this](const httplib::Request& req, httplib::Response& res) { align(req, res); });
 
   // httplib bounds a body by Content-Length only; a chunked or unterminated body could grow
   // without limit, so uploads must say their length.
@@ -133,27 +140,34 @@ void Server::Impl::routes() {
   });
 }
 
+std::shared_ptr<Admission::Ticket> Server::Impl::admit(httplib::Response& res) {
+  std::shared_ptr<Admission::Ticket> ticket = admission.enter();
+  if (!ticket) {
+    res.set_header("Retry-After", std::to_string(admission.retry_after_seconds()));
+    throw RequestError(503,
+                       fmt::format("server busy: {} requests running and {} waiting; retry later",
+                                   admission.max_running(), admission.max_waiting()),
+                       "", "queue_full", "server_error");
+  }
+  return ticket;
+}
+
+void Server::Impl::refuse_if_draining(httplib::Response& res) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (draining) {
+    res.set_header("Retry-After", "1");
+    res.set_header("Connection", "close");
+    throw RequestError(503, "the server is shutting down", "", "shutting_down", "server_error");
+  }
+}
+
 void Server::Impl::transcribe(const httplib::Request& req, httplib::Response& res) {
   auto active = std::make_shared<Active>(this);
   try {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (draining) {
-        res.set_header("Retry-After", "1");
-        res.set_header("Connection", "close");
-        throw RequestError(503, "the server is shutting down", "", "shutting_down", "server_error");
-      }
-    }
+    refuse_if_draining(res);
     const TranscriptionRequest r = parse_request(req);
     std::vector<float> samples = decode_upload(*r.file, options.max_audio_seconds);
-    std::shared_ptr<Admission::Ticket> ticket = admission.enter();
-    if (!ticket) {
-      res.set_header("Retry-After", std::to_string(admission.retry_after_seconds()));
-      throw RequestError(503,
-                         fmt::format("server busy: {} transcriptions running and {} waiting; retry later",
-                                     admission.max_running(), admission.max_waiting()),
-                         "", "queue_full", "server_error");
-    }
+    std::shared_ptr<Admission::Ticket> ticket = admit(res);
     if (r.stream) return stream(r, std::move(samples), std::move(active), std::move(ticket), res);
     const Transcript t = recognizer.transcribe(samples.data(), samples.size(), audio::kSampleRate);
     if (r.format == ResponseFormat::kVerboseJson) {
@@ -166,6 +180,36 @@ void Server::Impl::transcribe(const httplib::Request& req, httplib::Response& re
     send_error(res, e);
   } catch (const Error& e) {
     send_error(res, RequestError(500, e.what(), "", "transcription_failed", "server_error"));
+  }
+}
+
+void Server::Impl::align(const httplib::Request& req, httplib::Response& res) {
+  Active active(this);
+  try {
+    refuse_if_draining(res);
+    const AlignmentRequest r = parse_alignment_request(req);
+    const std::vector<float> samples = decode_upload(*r.file, options.max_audio_seconds);
+    const auto ticket = admit(res);
+    align::FileAlignment file;
+    file.audio = r.file->filename.empty() ? "file" : r.file->filename;
+    file.duration = static_cast<double>(samples.size()) / audio::kSampleRate;
+    align::AlignOptions o;
+    o.unknown = r.unknown;
+    try {
+      file.alignment = recognizer.align(samples.data(), samples.size(), audio::kSampleRate, r.text, o, "text");
+    } catch (const Error& e) {  // characters the model cannot spell, a text longer than the audio
+      throw RequestError(400, e.what(), "text", "alignment_failed");
+    }
+    const align::Cue cue = r.line_cues ? align::Cue::kLine : align::Cue::kWord;
+    switch (r.format) {
+      case AlignFormat::kJson: res.set_content(align::to_json({file}), "application/json"); break;
+      case AlignFormat::kSrt: res.set_content(align::to_srt(file.alignment, cue), "text/plain; charset=utf-8"); break;
+      case AlignFormat::kVtt: res.set_content(align::to_vtt(file.alignment, cue), "text/vtt; charset=utf-8"); break;
+      case AlignFormat::kCtm: res.set_content(align::to_ctm({file}), "text/plain; charset=utf-8"); break;
+      case AlignFormat::kTextGrid: res.set_content(align::to_textgrid(file), "text/plain; charset=utf-8"); break;
+    }
+  } catch (const RequestError& e) {
+    send_error(res, e);
   }
 }
 

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -35,17 +36,37 @@ bool parse_bool(const std::string& name, const std::string& value) {
   throw RequestError(400, name + ": expected true or false, got '" + value + "'", name, "invalid_value");
 }
 
-}  // namespace
-
-TranscriptionRequest parse_request(const httplib::Request& req) {
+// The uploaded audio of a multipart form; `purpose` completes "the audio to ...".
+const httplib::MultipartFormData& audio_field(const httplib::Request& req, const std::string& purpose) {
   if (!req.is_multipart_form_data())
     throw RequestError(415,
                        "expected a multipart/form-data body with the audio in a 'file' field, got Content-Type '" +
                            req.get_header_value("Content-Type") + "'",
                        "", "unsupported_media_type");
+  const auto* file = field(req, "file");
+  if (!file) throw RequestError(400, "missing the 'file' field (the audio to " + purpose + ")", "file", "missing_file");
+  return *file;
+}
+
+// The value of form field `name`, which must be one of `choices` (or absent: `fallback`).
+std::string choice(const httplib::Request& req, const std::string& name, const std::vector<std::string>& choices,
+                   const std::string& fallback) {
+  const auto* f = field(req, name);
+  if (!f) return fallback;
+  if (std::find(choices.begin(), choices.end(), f->content) == choices.end()) {
+    std::string list;
+    for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+    throw RequestError(400, fmt::format("{}: expected one of {}, got '{}'", name, list, f->content), name,
+                       "invalid_value");
+  }
+  return f->content;
+}
+
+}  // namespace
+
+TranscriptionRequest parse_request(const httplib::Request& req) {
   TranscriptionRequest r;
-  r.file = field(req, "file");
-  if (!r.file) throw RequestError(400, "missing the 'file' field (the audio to transcribe)", "file", "missing_file");
+  r.file = &audio_field(req, "transcribe");
   if (const auto* f = field(req, "response_format")) {
     try {
       r.format = parse_response_format(f->content);
@@ -79,6 +100,24 @@ TranscriptionRequest parse_request(const httplib::Request& req) {
     }
   }
   if (given) r.granularities = g;
+  return r;
+}
+
+AlignmentRequest parse_alignment_request(const httplib::Request& req) {
+  AlignmentRequest r;
+  r.file = &audio_field(req, "align");
+  const auto* text = field(req, "text");
+  if (!text || text->content.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw RequestError(400, "missing the 'text' field (the transcript to put on the audio)", "text", "missing_text");
+  r.text = text->content;
+  const std::string format = choice(req, "response_format", {"json", "srt", "vtt", "ctm", "textgrid"}, "json");
+  r.format = format == "srt"        ? AlignFormat::kSrt
+             : format == "vtt"      ? AlignFormat::kVtt
+             : format == "ctm"      ? AlignFormat::kCtm
+             : format == "textgrid" ? AlignFormat::kTextGrid
+                                    : AlignFormat::kJson;
+  r.line_cues = choice(req, "cue", {"word", "line"}, "word") == "line";
+  r.unknown = choice(req, "unknown", {"error", "skip"}, "error") == "skip" ? align::Unknown::kSkip : align::Unknown::kError;
   return r;
 }
 

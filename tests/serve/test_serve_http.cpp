@@ -169,5 +169,67 @@ TEST_F(ServeHttp, ConcurrentClientsGetTheSameText) {
     }
 }
 
+// POST /v1/audio/alignments gives what `w2v align` gives for the same audio and text, in every
+// format; a text the model cannot spell or a missing text is a 400 naming the problem.
+TEST_F(ServeHttp, AlignmentsEqualTheAlignCommand) {
+  const std::string text = "Hello world, this is a test";
+  std::string cli_json;
+  {
+    const std::string cmd = std::string(W2V_BINARY) + " align '" + env.model + "' '" + env.speech + "' '" + text +
+                            "' --format json 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) cli_json.append(buf, n);
+    ASSERT_EQ(::pclose(p), 0) << cli_json;
+  }
+  auto c = client(server_->port());
+  auto r = c->Post("/v1/audio/alignments", form(env.speech, {{"text", text}}));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("Content-Type"), "application/json");
+  const json served = json::parse(r->body)["files"][0], local = json::parse(cli_json)["files"][0];
+  EXPECT_EQ(served["audio"], "speech.wav");
+  ASSERT_EQ(served["words"].size(), 6u) << served;
+  ASSERT_EQ(served["words"].size(), local["words"].size());
+  for (size_t i = 0; i < local["words"].size(); ++i) {
+    const auto &a = served["words"][i], &b = local["words"][i];
+    EXPECT_EQ(a["word"], b["word"]);
+    EXPECT_EQ(a["start"], b["start"]);
+    EXPECT_EQ(a["end"], b["end"]);
+    EXPECT_NEAR(a["score"].get<double>(), b["score"].get<double>(), 1e-6);
+  }
+  EXPECT_EQ(served["words"][1]["word"], "world,");  // as written; spoken as WORLD
+
+  auto format = [&](const std::string& f, const std::string& cue = "word") {
+    auto res = c->Post("/v1/audio/alignments", form(env.speech, {{"text", text}, {"response_format", f}, {"cue", cue}}));
+    EXPECT_TRUE(res && res->status == 200) << f << ": " << (res ? res->body : "no answer");
+    return res ? res->body : std::string();
+  };
+  EXPECT_EQ(format("srt").rfind("1\n00:00:", 0), 0u);
+  EXPECT_EQ(format("vtt", "line").rfind("WEBVTT", 0), 0u);
+  const std::string ctm = format("ctm");
+  EXPECT_EQ(std::count(ctm.begin(), ctm.end(), '\n'), 6) << ctm;  // one line per spoken word
+  EXPECT_NE(format("textgrid").find("\"letters\""), std::string::npos);
+
+  auto bad = c->Post("/v1/audio/alignments", form(env.speech, {{"text", "costs $5"}}));
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  EXPECT_EQ(json::parse(bad->body)["error"]["param"], "text");
+  EXPECT_NE(json::parse(bad->body)["error"]["message"].get<std::string>().find("'$'"), std::string::npos) << bad->body;
+  auto skipped = c->Post("/v1/audio/alignments", form(env.speech, {{"text", "costs $5"}, {"unknown", "skip"}}));
+  ASSERT_TRUE(skipped);
+  EXPECT_EQ(skipped->status, 200) << skipped->body;
+  EXPECT_FALSE(json::parse(skipped->body)["files"][0]["skipped"].empty()) << skipped->body;
+  auto missing = c->Post("/v1/audio/alignments", form(env.speech));
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 400);
+  EXPECT_EQ(json::parse(missing->body)["error"]["code"], "missing_text");
+  auto wrong = c->Post("/v1/audio/alignments", form(env.speech, {{"text", "a"}, {"response_format", "xml"}}));
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 400);
+  EXPECT_EQ(json::parse(wrong->body)["error"]["param"], "response_format");
+}
+
 }  // namespace
 }  // namespace w2v::test
