@@ -93,7 +93,10 @@ std::vector<KeySpec> build() {
   add("checkpoint", "", "write_checkpoints_asynchronously", B, "false", kNotUsed);
   // dataset
   add("dataset", "", "num_workers", I, "1");
-  add("dataset", "", "skip_invalid_size_inputs_valid_test", B, "false");
+  // fairseq's audio tasks report no max_positions, so this filter never removes anything there;
+  // w2v batches an item longer than max_tokens as an error naming it either way.
+  add("dataset", "", "skip_invalid_size_inputs_valid_test", B, "false",
+      "fairseq's audio tasks have no max_positions to filter by; an item over max_tokens is an error");
   add("dataset", "", "max_tokens", I, "null");
   add("dataset", "", "batch_size", I, "null");
   add("dataset", "", "required_batch_size_multiple", I, "8");
@@ -265,7 +268,7 @@ std::vector<KeySpec> build() {
   add("model", m, "max_positions", I, "100000");
   add("model", m, "checkpoint_activations", B, "false", kNotUsed);
   add("model", m, "required_seq_len_multiple", I, "2");
-  add("model", m, "crop_seq_to_multiple", I, "1");
+  add("model", m, "crop_seq_to_multiple", I, "1", "not implemented: features are never cropped (fairseq's default 1)");
   // model: wav2vec_ctc (Wav2Vec2AsrConfig)
   const char* c = "wav2vec_ctc";
   add("model", c, "w2v_path", S, "???");

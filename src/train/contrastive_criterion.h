@@ -19,12 +19,14 @@ struct CriterionResult {
 
 class ContrastiveCriterion {
  public:
-  // loss_weights: [diversity, features_pen] (fairseq criterion.loss_weights; fewer = 0).
+  // loss_weights: [diversity, features_pen] (fairseq criterion.loss_weights); one entry weighs
+  // both, none means no extra loss (fairseq's None).
   explicit ContrastiveCriterion(std::vector<double> loss_weights);
 
   // logits [1 + K, B, M]; prob_perplexity scalar; num_vars = G * V; features_pen scalar.
-  // logging keys: loss, loss_0 (diversity), loss_1 (penalty), sample_size, correct, count
-  // (sums); prob_perplexity, code_perplexity, temp (per step, averaged when reduced).
+  // logging keys: loss, sample_size, correct, count (sums); as fairseq, loss_0 (contrastive),
+  // loss_1, loss_2 (the weighted extra losses with a non-zero weight, diversity before penalty)
+  // when there are two or more; prob_perplexity (per step, averaged when reduced).
   CriterionResult operator()(const torch::Tensor& logits, const torch::Tensor& prob_perplexity,
                              int64_t num_vars, const torch::Tensor& features_pen) const;
 

@@ -23,8 +23,11 @@ class PretrainingTask : public Task {
     model_.kind = ckpt::ModelKind::kPretraining;
     model_.config = mc;
     model_.pretraining = model::Wav2Vec2Model(mc, true);
-    criterion_ = std::make_unique<ContrastiveCriterion>(
-        cfg.is_set("criterion.loss_weights") ? cfg.reals("criterion.loss_weights") : std::vector<double>{});
+    const auto weights = cfg.is_set("criterion.loss_weights") ? cfg.reals("criterion.loss_weights") : std::vector<double>{};
+    if (weights.size() > 2)
+      throw key_error("criterion.loss_weights", "has " + std::to_string(weights.size()) +
+                                                    " entries; expected at most 2 (diversity, features_pen)");
+    criterion_ = std::make_unique<ContrastiveCriterion>(weights);
     if (!cfg.flag("criterion.infonce"))
       throw key_error("criterion.infonce", "only the InfoNCE loss (true) is implemented");
   }
@@ -50,8 +53,8 @@ class PretrainingTask : public Task {
   Stats train_stats(LoggingOutput sums) const override {
     const double ss = sums["sample_size_total"];
     Stats s;
-    if (sums.count("loss_0")) s["loss_0"] = log2_scale(sums["loss_0"], ss);
-    if (sums.count("loss_1")) s["loss_1"] = log2_scale(sums["loss_1"], ss);
+    for (const char* k : {"loss_0", "loss_1", "loss_2"})
+      if (sums.count(k)) s[k] = log2_scale(sums[k], ss);
     s["accuracy"] = accuracy(sums);
     const double n = sums["batches"];
     s["prob_perplexity"] = sums["prob_perplexity"] / n;

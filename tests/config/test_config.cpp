@@ -51,10 +51,12 @@ TEST(Config, Base100hLoadsWithFairseqValues) {
   EXPECT_EQ(c.integer("distributed_training.distributed_world_size"), 2);
   EXPECT_FALSE(c.is_set("dataset.batch_size"));
   EXPECT_EQ(c.text("checkpoint.checkpoint_suffix"), "");
-  // fp16 and ddp_backend are set by the file and have no effect here: one warning each.
-  ASSERT_EQ(c.warnings().size(), 2u);
+  // fp16, skip_invalid_size_inputs_valid_test and ddp_backend are set by the file and have no
+  // effect here: one warning each, in file order.
+  ASSERT_EQ(c.warnings().size(), 3u);
   EXPECT_NE(c.warnings()[0].find("common.fp16"), std::string::npos);
-  EXPECT_NE(c.warnings()[1].find("distributed_training.ddp_backend"), std::string::npos);
+  EXPECT_NE(c.warnings()[1].find("dataset.skip_invalid_size_inputs_valid_test"), std::string::npos);
+  EXPECT_NE(c.warnings()[2].find("distributed_training.ddp_backend"), std::string::npos);
 }
 
 TEST(Config, EveryShippedConfigLoads) {

@@ -2,7 +2,8 @@
 """Oracle for w2v's contrastive criterion, written from the spec (sections 3.4, 4.3): infonce
 cross-entropy summed over time-major rows of [1+K, B, M] logits, diversity loss
 (num_vars - prob_perplexity) / num_vars and feature penalty, each weighted and scaled by
-sample_size = B * M; fairseq's accuracy counts. Returns values and gradients (fp64). The request is a list of cases."""
+sample_size = B * M (fairseq's wav2vec_criterion.py: a single weight weighs both; loss_<i>
+keys); fairseq's accuracy counts. Returns values and gradients (fp64). The request is a list of cases."""
 import torch
 import torch.nn.functional as F
 
@@ -20,15 +21,22 @@ def criterion(req):
     ce = F.cross_entropy(rows, target, reduction="sum")
     sample_size = rows.size(0)
     loss = ce
-    out = {"loss_contrastive": ce.item(), "sample_size": sample_size}
-    if len(weights) > 0 and weights[0] != 0:
-        term = weights[0] * sample_size * (num_vars - pp) / num_vars
-        out["loss_0"] = term.item()
-        loss = loss + term
-    if len(weights) > 1 and weights[1] != 0:
-        term = weights[1] * sample_size * pen
-        out["loss_1"] = term.item()
-        loss = loss + term
+    out = {"sample_size": sample_size}
+    # fairseq's wav2vec criterion: one weight applies to every extra loss; the logged losses are
+    # the contrastive loss and each weighted extra loss with a non-zero weight, as loss_0, loss_1,
+    # ... when there are two or more.
+    if len(weights) == 1:
+        weights = weights * 2
+    losses = [ce.item()]
+    extras = [(num_vars - pp) / num_vars, pen]
+    for p, coef in zip(extras, weights):
+        if coef != 0:
+            term = coef * p * sample_size
+            loss = loss + term
+            losses.append(term.item())
+    if len(losses) > 1:
+        for i, value in enumerate(losses):
+            out[f"loss_{i}"] = value
     loss.backward()
     with torch.no_grad():
         mx = rows.argmax(-1) == 0
