@@ -56,8 +56,7 @@ std::unique_ptr<w2v::Recognizer> make(const std::string& path, std::optional<std
   auto& d = o.decoding;
   d.lm = lm.value_or("");
   d.lexicon = lexicon.value_or("");
-  // As `w2v serve`: an LM selects the beam decoder it goes with unless decoder= says otherwise.
-  d.decoder = decoder ? *decoder : d.lm.empty() ? "viterbi" : d.lexicon.empty() ? "lexicon-free" : "lexicon";
+  d.decoder = decoder.value_or("");  // "": the one lm and lexicon call for (decode::chosen_decoder)
   if (lm_weight) d.beam.lm_weight = *lm_weight;
   if (word_score) d.beam.word_score = *word_score;
   if (beam) d.beam.beam = *beam;

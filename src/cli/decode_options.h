@@ -9,6 +9,7 @@
 #include "decode/decoder.h"
 #include "decode/hotwords.h"
 #include "decode/options.h"
+#include "util/error.h"
 
 namespace w2v::cli {
 
@@ -18,8 +19,9 @@ using DecoderOptions = decode::DecoderOptions;
 // documented in decode/options.h).
 inline void add_decoder_options(CLI::App& sub, DecoderOptions& o) {
   auto& b = o.beam;
-  sub.add_option("--decoder,--w2l-decoder", o.decoder, "viterbi | lexicon (alias kenlm) | lexicon-free")
-      ->capture_default_str();
+  sub.add_option("--decoder,--w2l-decoder", o.decoder,
+                 "viterbi | lexicon (alias kenlm) | lexicon-free (default: lexicon with --lm and --lexicon, "
+                 "lexicon-free with --lm alone, viterbi without --lm)");
   sub.add_option("--post-process", o.post_process,
                  "how units spell words: letter (| ends a word) | wordpiece (_ starts one) | sentencepiece "
                  "(\u2581 starts one) | none (each unit a word); the lexicon decoder's words come from the lexicon")
@@ -59,7 +61,13 @@ inline void add_decoder_options(CLI::App& sub, DecoderOptions& o) {
 
 // The decoders these options select (errors name the missing option or the bad file).
 inline decode::DecoderFactory make_decoder_factory(const DecoderOptions& o, std::vector<std::string> symbols) {
-  return decode::DecoderFactory(decode::parse_decoder_kind(o.decoder), std::move(symbols), o.lexicon, o.lm, o.beam,
+  const decode::DecoderKind kind = decode::parse_decoder_kind(decode::chosen_decoder(o));
+  // Checked here so that the error names the flags (the library names its own arguments).
+  if (kind != decode::DecoderKind::kViterbi && o.lm.empty())
+    throw Error("option --lm: required by the lexicon and lexicon-free decoders");
+  if (kind == decode::DecoderKind::kLexicon && o.lexicon.empty())
+    throw Error("option --lexicon: required by the lexicon decoder");
+  return decode::DecoderFactory(kind, std::move(symbols), o.lexicon, o.lm, o.beam,
                                 decode::parse_post_process(o.post_process));
 }
 

@@ -184,7 +184,7 @@ int run_infer(const InferOptions& o) {
              results.size(), audio_seconds, total, results.size() / total, audio_seconds / total, decoding,
              audio_seconds / decoding, threads);
   fmt::print("| Generate {} with decoder={} beam={}: WER: {:.2f} % ({} / {} words), UER: {:.2f} % ({} / {} units)\n",
-             o.subset, d.decoder, d.beam.beam, words.error_rate(), words.errors(), words.ref_units(),
+             o.subset, decode::chosen_decoder(d), d.beam.beam, words.error_rate(), words.errors(), words.ref_units(),
              units.error_rate(), units.errors(), units.ref_units());
   if (!o.results_path.empty()) {
     fs::create_directories(o.results_path);

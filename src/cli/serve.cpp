@@ -22,7 +22,6 @@ struct ServeOptions {
   w2v::RecognizerOptions recognizer;
   w2v::serve::ServerOptions server;
   double max_upload_mb = 25;
-  bool decoder_given = false;
 };
 
 int run_serve(ServeOptions o) {
@@ -35,9 +34,6 @@ int run_serve(ServeOptions o) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto& d = o.recognizer.decoding;
-  // --lm/--lexicon choose the beam decoder they belong to unless --decoder says otherwise.
-  if (!o.decoder_given && !d.lm.empty()) d.decoder = d.lexicon.empty() ? "lexicon-free" : "lexicon";
   o.server.max_upload_bytes = static_cast<size_t>(o.max_upload_mb * (1 << 20));
   if (o.server.model_id.empty())
     o.server.model_id = std::filesystem::path(o.recognizer.model).filename().replace_extension().string();
@@ -47,7 +43,7 @@ int run_serve(ServeOptions o) {
   const int port = server.bind();
   // Tests and scripts read the port from this line (with --port 0 the kernel picks it).
   fmt::print(stderr, "w2v serve: listening on http://{}:{} (model {}, {} decoder)\n", o.server.host, port,
-             o.server.model_id, d.decoder);
+             o.server.model_id, decode::chosen_decoder(o.recognizer.decoding));
 
   std::atomic<bool> finished{false};
   std::thread watcher([&] {
@@ -103,10 +99,7 @@ W2V_COMMAND("serve", std::string(w2v::cli::model_command_description("serve")), 
   sub.add_option("--overlap-seconds", o->recognizer.overlap_seconds, "context added to each window side")
       ->capture_default_str();
   s.model_id.clear();
-  return [o, &sub] {
-    o->decoder_given = sub.get_option("--decoder")->count() > 0;
-    return run_serve(*o);
-  };
+  return [o] { return run_serve(*o); };
 });
 
 }  // namespace

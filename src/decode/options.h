@@ -40,13 +40,22 @@ struct BeamOptions {
 };
 
 // Which decoder and what it reads (fairseq infer.py's --w2l-decoder, --lexicon, --kenlm-model,
-// --post-process). decoder: viterbi (greedy, no LM) | lexicon (alias kenlm) | lexicon-free.
+// --post-process). decoder: viterbi (greedy, no LM) | lexicon (alias kenlm) | lexicon-free, or
+// "" for the one the files call for (chosen_decoder).
 struct DecoderOptions {
-  std::string decoder = "viterbi";
+  std::string decoder;
   std::string lexicon;  // WORD t1 t2 ... | lines; required by the lexicon decoder
   std::string lm;       // ARPA, ARPA.gz or w2v binary; required by the beam decoders
   std::string post_process = "letter";  // letter | wordpiece | sentencepiece | none (post_process.h)
   BeamOptions beam;
 };
+
+// o.decoder, or when it is "": lexicon with an LM and a lexicon, lexicon-free with an LM alone,
+// viterbi without an LM. (fairseq's infer.py decodes greedily when --w2l-decoder is not given,
+// silently ignoring a --kenlm-model; here a given LM is always used.)
+inline std::string chosen_decoder(const DecoderOptions& o) {
+  if (!o.decoder.empty()) return o.decoder;
+  return o.lm.empty() ? "viterbi" : o.lexicon.empty() ? "lexicon-free" : "lexicon";
+}
 
 }  // namespace w2v::decode

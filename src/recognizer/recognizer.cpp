@@ -35,7 +35,7 @@ const RecognizerOptions& checked(const RecognizerOptions& o) {
 Recognizer::Impl::Impl(const RecognizerOptions& o)
     : options(checked(o)),
       model(o.model, o.dict, model::parse_precision(o.precision)),
-      factory(decode::parse_decoder_kind(o.decoding.decoder), model.symbols(), o.decoding.lexicon, o.decoding.lm,
+      factory(decode::parse_decoder_kind(decode::chosen_decoder(o.decoding)), model.symbols(), o.decoding.lexicon, o.decoding.lm,
               o.decoding.beam, decode::parse_post_process(o.decoding.post_process)) {}
 
 std::vector<float> Recognizer::Impl::to_16k(const float* samples, size_t n, int rate) {

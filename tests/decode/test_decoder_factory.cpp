@@ -97,5 +97,16 @@ TEST(DecoderFactory, MissingOptionsAreErrors) {
   EXPECT_NO_THROW(DecoderFactory(DecoderKind::kViterbi, kSymbols, "", "", opt));
 }
 
+TEST(DecoderFactory, UnnamedDecoderFollowsTheGivenFiles) {
+  DecoderOptions o;
+  EXPECT_EQ(chosen_decoder(o), "viterbi");
+  o.lm = "lm.arpa";
+  EXPECT_EQ(chosen_decoder(o), "lexicon-free");
+  o.lexicon = "lexicon.txt";
+  EXPECT_EQ(chosen_decoder(o), "lexicon");
+  o.decoder = "viterbi";  // a named decoder wins
+  EXPECT_EQ(chosen_decoder(o), "viterbi");
+}
+
 }  // namespace
 }  // namespace w2v::decode

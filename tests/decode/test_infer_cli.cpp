@@ -94,6 +94,13 @@ TEST(InferCli, DecodesStoredEmissionsAndWritesFairseqFiles) {
       << out;
   EXPECT_NE(out.find("WER: 0.00 %"), std::string::npos) << out;
 
+  // Without --decoder, a given LM and lexicon mean the lexicon decoder (fairseq would ignore them).
+  ASSERT_EQ(run_command(base + " --lexicon " + (dir / "lexicon.txt").string() + " --lm " + (dir / "lm.arpa").string(),
+                        out),
+            0)
+      << out;
+  EXPECT_NE(out.find("WER: 0.00 % (0 / 3 words)"), std::string::npos) << out;
+
   // A lexicon decoder without its lexicon is a one-line usage error.
   EXPECT_EQ(run_command(base + " --decoder lexicon --lm " + (dir / "lm.arpa").string(), out), 1);
   EXPECT_NE(out.find("w2v: error: option --lexicon"), std::string::npos) << out;
