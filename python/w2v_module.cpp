@@ -1,6 +1,6 @@
 // The Python module `w2v`: a Recognizer loaded once, transcribing numpy arrays or files into the
 // dict the server's verbose_json answer holds (text, duration, segments, words with times and
-// confidences). The GIL is released while the model and the decoder run, so Python threads can
+// confidences), and aligning known transcripts into the dict `w2v align --format json` writes. The GIL is released while the model and the decoder run, so Python threads can
 // share one Recognizer as the server's requests do.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -9,6 +9,8 @@
 #include <optional>
 #include <vector>
 
+#include "align/formats.h"
+#include "audio/audio.h"
 #include "recognizer/recognizer.h"
 #include "serve/response_format.h"
 #include "util/error.h"
@@ -17,10 +19,30 @@ namespace py = pybind11;
 
 namespace {
 
+py::object json_to_python(const std::string& json) { return py::module_::import("json").attr("loads")(json); }
+
 // The Transcript as a Python dict, through the JSON the server sends (one shape for both).
 py::object to_dict(const w2v::Recognizer& r, const w2v::Transcript& t) {
   const auto j = w2v::serve::verbose_json(t, r.symbols(), "unknown", {true, true}, w2v::StreamOptions().pause_seconds);
-  return py::module_::import("json").attr("loads")(j.dump());
+  return json_to_python(j.dump());
+}
+
+// One file's entry of `w2v align`'s JSON (audio, duration, score, words with spoken words and
+// letters, skipped characters).
+py::object alignment_dict(const std::string& audio, double duration, const w2v::align::Alignment& a) {
+  w2v::align::FileAlignment f;
+  f.audio = audio;
+  f.duration = duration;
+  f.alignment = a;
+  return json_to_python(w2v::align::to_json({f}))["files"][py::int_(0)];
+}
+
+w2v::align::AlignOptions align_options(const std::string& unknown) {
+  w2v::align::AlignOptions o;
+  if (unknown == "skip") o.unknown = w2v::align::Unknown::kSkip;
+  else if (unknown != "error")
+    throw py::value_error("unknown: expected 'error' or 'skip', got '" + unknown + "'");
+  return o;
 }
 
 // float32 samples as they are; int16 scaled by 1/32768 (soundfile's rule). Anything else is a
@@ -112,5 +134,40 @@ PYBIND11_MODULE(w2v, m) {
             return to_dict(r, t);
           },
           py::arg("path"), "An audio file libsndfile reads (wav, flac, ogg), any length -> the same dict.")
+      .def(
+          "align",
+          [](const w2v::Recognizer& r, const py::array& audio, int sample_rate, const std::string& text,
+             const std::string& unknown) {
+            if (sample_rate <= 0)
+              throw py::value_error("sample_rate: expected a positive rate in Hz, got " + std::to_string(sample_rate));
+            const auto samples = samples_of(audio);
+            const auto options = align_options(unknown);
+            w2v::align::Alignment a;
+            {
+              py::gil_scoped_release release;
+              a = r.align(samples.data(), samples.size(), sample_rate, text, options, "text");
+            }
+            return alignment_dict("", static_cast<double>(samples.size()) / sample_rate, a);
+          },
+          py::arg("audio"), py::arg("sample_rate"), py::arg("text"), py::arg("unknown") = "error",
+          "Forced alignment of a known transcript (docs/alignment.md) -> dict as one file of `w2v align "
+          "--format json`: words [{word, start, end, score, spoken: [{..., letters}]}], skipped, score. "
+          "unknown: 'error' (w2v.Error listing characters the model cannot spell) or 'skip'.")
+      .def(
+          "align_file",
+          [](const w2v::Recognizer& r, const std::string& path, const std::string& text, const std::string& unknown) {
+            const auto options = align_options(unknown);
+            w2v::align::Alignment a;
+            double duration = 0;
+            {
+              py::gil_scoped_release release;
+              a = r.align_file(path, text, options, "text");
+              const auto info = w2v::audio::info(path);
+              duration = static_cast<double>(info.frames) / info.sample_rate;
+            }
+            return alignment_dict(path, duration, a);
+          },
+          py::arg("path"), py::arg("text"), py::arg("unknown") = "error",
+          "The same for an audio file of any length (aligned window by window in bounded memory).")
       .def_property_readonly("symbols", &w2v::Recognizer::symbols, "the model's output units");
 }

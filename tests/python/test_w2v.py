@@ -5,10 +5,13 @@
 
 Checks that float32 and int16 input give the same dict as transcribing the file, shaped like the
 server's verbose_json; that wrong dtypes and shapes raise ValueError and a bad model w2v.Error;
-that the GIL is released while the model runs (a Python thread keeps counting); and that threads
-sharing one Recognizer get the same text.
+that the GIL is released while the model runs (a Python thread keeps counting); that threads
+sharing one Recognizer get the same text; and that align/align_file give what `w2v align` gives
+($W2V_BINARY, set by ctest).
 """
+import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -122,6 +125,30 @@ class RecognizerTest(unittest.TestCase):
             t.join()
         short = self.r.transcribe(self.speech, self.rate)["text"]
         self.assertEqual(results, [expected, short, expected, short])
+
+    def test_align_equals_the_align_command(self):
+        text = "Hello world, this is a test"
+        path = os.path.join(FIXTURE, "speech.wav")
+        from_array = self.r.align(self.speech, self.rate, text)
+        from_file = self.r.align_file(path, text)
+        cli = subprocess.run([os.environ["W2V_BINARY"], "align", os.path.join(FIXTURE, "model.pt"), path, text,
+                              "--format", "json"], capture_output=True, text=True, check=True)
+        expected = json.loads(cli.stdout)["files"][0]
+        self.assertEqual(from_file["audio"], path)
+        self.assertEqual([w["word"] for w in from_file["words"]], ["Hello", "world,", "this", "is", "a", "test"])
+        for got in (from_array, from_file):
+            self.assertEqual([(w["word"], w["start"], w["end"]) for w in got["words"]],
+                             [(w["word"], w["start"], w["end"]) for w in expected["words"]])
+            self.assertAlmostEqual(got["score"], expected["score"], places=4)
+            self.assertAlmostEqual(got["duration"], expected["duration"], places=3)
+        self.assertEqual(from_file["words"][1]["spoken"][0]["word"], "WORLD")
+        with self.assertRaises(w2v.Error) as e:
+            self.r.align(self.speech, self.rate, "costs $5")
+        self.assertIn("'$'", str(e.exception))
+        skipped = self.r.align(self.speech, self.rate, "costs $5", unknown="skip")
+        self.assertEqual([s["character"] for s in skipped["skipped"]], ["$"])
+        with self.assertRaises(ValueError):
+            self.r.align(self.speech, self.rate, "a", unknown="drop")
 
 
 if __name__ == "__main__":
