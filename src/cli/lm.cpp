@@ -17,6 +17,20 @@
 
 namespace {
 
+// estimate_kneser_ney's errors name KneserNeyOptions' fields; the user typed flags. Field names
+// at the start of a message are the option's own error, "set <field>" a hint.
+std::string with_flags(std::string message) {
+  const std::pair<std::string, std::string> hints[] = {{"set skip_symbols", "pass --skip-symbols"},
+                                                       {"set discount_fallback", "pass --discount-fallback"}};
+  for (const auto& [from, to] : hints)
+    if (const size_t at = message.find(from); at != std::string::npos) message.replace(at, from.size(), to);
+  const std::pair<std::string, std::string> fields[] = {
+      {"discount_fallback", "--fallback-discounts"}, {"order ", "--order "}, {"prune:", "--prune:"}};
+  for (const auto& [from, to] : fields)
+    if (message.compare(0, from.size(), from) == 0) return to + message.substr(from.size());
+  return message;
+}
+
 // --prune takes thresholds as separate words or comma-separated. CLI11 gives the option every
 // word up to the next option, so a corpus named after the thresholds arrives here: a last
 // word that is not a number is the corpus when none was given apart.
@@ -106,7 +120,11 @@ W2V_COMMAND("lm", "n-gram language models: build (modified Kneser-Ney, like lmpl
                     options->discount_fallback = {0.5, 1.0, 1.5};
                   options->letters = *tokens == "letters";
                   auto start = std::chrono::steady_clock::now();
-                  w2v::lm::estimate_kneser_ney(*text, *output, *options, &std::cerr);
+                  try {
+                    w2v::lm::estimate_kneser_ney(*text, *output, *options, &std::cerr);
+                  } catch (const w2v::Error& e) {
+                    throw w2v::Error(with_flags(e.what()));
+                  }
                   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                   fmt::print(stderr, "wrote {} in {:.1f} s\n", *output, seconds);
                 } else if (compile->parsed()) {

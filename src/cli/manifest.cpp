@@ -37,7 +37,13 @@ W2V_COMMAND("manifest", "write NAME.tsv (and valid.tsv with --valid-percent) in 
                 if (*name == "valid" && options->valid_percent > 0)
                   throw w2v::Error("--name valid: the --valid-percent split is written to valid.tsv; choose another "
                                    "name or --valid-percent 0");
-                const w2v::data::ManifestSplit split = w2v::data::scan_audio_dir(*dir, *options);
+                w2v::data::ManifestSplit split;
+                try {
+                  split = w2v::data::scan_audio_dir(*dir, *options);
+                } catch (const w2v::Error& e) {  // the library names ManifestOptions::ext
+                  const std::string m = e.what();
+                  throw w2v::Error(m.compare(0, 4, "ext:") == 0 ? "--ext" + m.substr(3) : m);
+                }
                 for (const std::string& bad : split.bad_files) fmt::print(stderr, "w2v: bad audio: {}\n", bad);
                 if (!split.bad_files.empty())
                   throw w2v::file_error(*dir, 0,

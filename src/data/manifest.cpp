@@ -156,7 +156,7 @@ std::vector<std::string> extensions(const std::string& list) {
     while (!ext.empty() && ext.front() == '.') ext.erase(0, 1);
     if (!ext.empty()) out.push_back("." + lower(ext));
   }
-  if (out.empty()) throw Error("--ext: expected extensions such as 'flac' or 'flac,wav', got '" + list + "'");
+  if (out.empty()) throw Error("ext: expected extensions such as 'flac' or 'flac,wav', got '" + list + "'");
   return out;
 }
 
@@ -170,7 +170,7 @@ bool hidden(const fs::path& relative) {
 
 ManifestSplit scan_audio_dir(const std::string& dir, const ManifestOptions& options) {
   if (options.valid_percent < 0 || options.valid_percent > 1)
-    throw Error("--valid-percent must be in [0, 1], got " + std::to_string(options.valid_percent));
+    throw Error("valid_percent must be in [0, 1], got " + std::to_string(options.valid_percent));
   std::error_code ec;
   const fs::path root = fs::canonical(dir, ec);
   if (ec || !fs::is_directory(root)) throw file_error(dir, 0, "not a directory");

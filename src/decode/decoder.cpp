@@ -48,9 +48,9 @@ DecoderFactory::DecoderFactory(DecoderKind kind, std::vector<std::string> symbol
                                const std::string& lm_path, BeamOptions options, PostProcess post_process)
     : kind_(kind), tokens_(std::move(symbols), post_process), options_(options) {
   if (kind_ == DecoderKind::kViterbi) return;
-  if (lm_path.empty()) throw Error("option --lm: required by the lexicon and lexicon-free decoders");
+  if (lm_path.empty()) throw Error("DecoderFactory: lm_path is required by the lexicon and lexicon-free decoders");
   if (kind_ == DecoderKind::kLexicon) {
-    if (lexicon_path.empty()) throw Error("option --lexicon: required by the lexicon decoder");
+    if (lexicon_path.empty()) throw Error("DecoderFactory: lexicon_path is required by the lexicon decoder");
     lexicon_ = std::make_unique<Lexicon>(Lexicon::load(lexicon_path, tokens_));
   }
   lm_ = lm::load_language_model(lm_path);

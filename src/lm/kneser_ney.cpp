@@ -62,7 +62,7 @@ Corpus read_corpus(const std::string& path, const KneserNeyOptions& options, std
       if (word == "<s>" || word == "</s>" || word == "<unk>") {
         if (!options.skip_symbols)
           throw file_error(path, in.line_number(),
-                           fmt::format("special word {} is not allowed in the corpus (pass --skip-symbols to "
+                           fmt::format("special word {} is not allowed in the corpus (set skip_symbols to "
                                        "treat <s>, </s> and <unk> as whitespace)", word));
         if (!warned && log)
           fmt::print(*log, "Warning: {} appears in the input; all <s>, </s> and <unk> are treated as whitespace.\n", word);
@@ -221,7 +221,7 @@ Discounts estimate_discounts(const Grams& g, int order, WordIndex last_word, con
     if (t[k] == 0)
       failure = fmt::format(
           "could not calculate Kneser-Ney discounts for {}-grams with adjusted count {} because no {}-grams have "
-          "adjusted count {}; the corpus is too small or artificial (deduplicate it or pass --discount-fallback)",
+          "adjusted count {}; the corpus is too small or artificial (deduplicate it or set discount_fallback)",
           g.n, k + 1, g.n, k);
   if (failure.empty()) {
     const double y = double(t[1]) / double(t[1] + 2 * t[2]);
@@ -230,7 +230,7 @@ Discounts estimate_discounts(const Grams& g, int order, WordIndex last_word, con
       if (d.d[k] < 0 || d.d[k] > k)
         failure = fmt::format(
             "{}-gram discount out of range for adjusted count {}: {} (modified Kneser-Ney finds the counts "
-            "weird; pass --discount-fallback to override)",
+            "weird; set discount_fallback to override)",
             g.n, k, d.d[k]);
   }
   if (failure.empty()) return d;
@@ -245,15 +245,15 @@ Discounts estimate_discounts(const Grams& g, int order, WordIndex last_word, con
 }
 
 void validate(const KneserNeyOptions& o) {
-  if (o.order < 1 || o.order > kMaxOrder) throw Error(fmt::format("--order must be 1..{}, got {}", kMaxOrder, o.order));
+  if (o.order < 1 || o.order > kMaxOrder) throw Error(fmt::format("order must be 1..{}, got {}", kMaxOrder, o.order));
   if (o.prune.size() > static_cast<size_t>(o.order))
-    throw Error(fmt::format("--prune: {} thresholds given for an order-{} model", o.prune.size(), o.order));
+    throw Error(fmt::format("prune: {} thresholds given for an order-{} model", o.prune.size(), o.order));
   for (size_t i = 1; i < o.prune.size(); ++i)
-    if (o.prune[i] < o.prune[i - 1]) throw Error("--prune: thresholds must be non-decreasing");
-  if (o.discount_fallback.size() > 3) throw Error("--fallback-discounts takes at most three values");
+    if (o.prune[i] < o.prune[i - 1]) throw Error("prune: thresholds must be non-decreasing");
+  if (o.discount_fallback.size() > 3) throw Error("discount_fallback takes at most three values");
   for (size_t k = 0; k < o.discount_fallback.size(); ++k)
     if (!(o.discount_fallback[k] >= 0 && o.discount_fallback[k] <= double(k + 1)))
-      throw Error(fmt::format("--fallback-discounts: D{} must lie in [0, {}], got {}", k + 1, k + 1,
+      throw Error(fmt::format("discount_fallback: D{} must lie in [0, {}], got {}", k + 1, k + 1,
                               o.discount_fallback[k]));
 }
 

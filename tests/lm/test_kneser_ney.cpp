@@ -115,15 +115,15 @@ TEST(KneserNey, ClearErrors) {
   EXPECT_EQ(error(kExampleText), dir.file("corpus.txt") +
                                      ": could not calculate Kneser-Ney discounts for 3-grams with adjusted count 4 "
                                      "because no 3-grams have adjusted count 3; the corpus is too small or artificial "
-                                     "(deduplicate it or pass --discount-fallback)");
+                                     "(deduplicate it or set discount_fallback)");
   EXPECT_EQ(error("a b\nc <s> d\n"), dir.file("corpus.txt") +
-                                         ":2: special word <s> is not allowed in the corpus (pass --skip-symbols to "
+                                         ":2: special word <s> is not allowed in the corpus (set skip_symbols to "
                                          "treat <s>, </s> and <unk> as whitespace)");
   o.prune = {2, 1};
-  EXPECT_EQ(error(kExampleText), "--prune: thresholds must be non-decreasing");
+  EXPECT_EQ(error(kExampleText), "prune: thresholds must be non-decreasing");
   o.prune = {};
   o.discount_fallback = {0.5, 2.5};
-  EXPECT_EQ(error(kExampleText), "--fallback-discounts: D2 must lie in [0, 2], got 2.5");
+  EXPECT_EQ(error(kExampleText), "discount_fallback: D2 must lie in [0, 2], got 2.5");
 }
 
 // Random corpus: Zipf-distributed words, sentences of 0..max_len words, always '\n'-terminated.
