@@ -120,8 +120,10 @@ TEST_F(InferModel, BatchEmissionsEqualSingleRuns) {
     auto logits = ctc->forward(source, padding).logits.select(1, 1).contiguous();
     const auto& alone = batch[1].data;
     std::vector<float> padded(logits.data_ptr<float>(), logits.data_ptr<float>() + alone.size());
+    // AcousticModel runs the inference-prepared fp32 model (fused q/k/v, model/precision.h):
+    // the module's own forward differs from it by float rounding only.
     if (mode == "default") EXPECT_GT(max_abs_diff(padded, alone), 1e-2f);
-    else EXPECT_LE(max_abs_diff(padded, alone), 1e-5f);
+    else EXPECT_LE(max_abs_diff(padded, alone), 1e-4f);
   }
 }
 
@@ -310,15 +312,15 @@ long peak_rss_kib(std::vector<std::string> args) {
   return usage.ru_maxrss;
 }
 
-// transcribe holds one window, not the file: 20 minutes of audio take little more memory than
-// 10 (the extra 10 minutes are 38 MB as float samples). What does grow is the emissions (32
-// floats per 20 ms, 3.8 MB per 10 minutes) and the decoder's per-frame arrays. Both files span
+// transcribe holds one window, not the file: 10 minutes of audio take little more memory than
+// 5 (the extra 5 minutes are 19 MB as float samples). What does grow is the emissions (32
+// floats per 20 ms, 1.9 MB per 5 minutes) and the decoder's per-frame arrays. Both files span
 // many full windows, so the model's activations peak alike.
 TEST_F(InferModel, TranscribeMemoryDoesNotGrowWithLength) {
   std::mt19937 rng(9);
   std::normal_distribution<float> g(0.f, 0.2f);
   std::vector<long> rss;
-  for (int seconds : {600, 1200}) {
+  for (int seconds : {300, 600}) {
     std::vector<float> wave(static_cast<size_t>(seconds) * audio::kSampleRate);
     for (auto& x : wave) x = g(rng);
     const std::string wav = (dir_ / fmt::format("noise{}.wav", seconds)).string();
@@ -326,7 +328,7 @@ TEST_F(InferModel, TranscribeMemoryDoesNotGrowWithLength) {
     rss.push_back(peak_rss_kib({W2V_BINARY, "transcribe", wav, "--path", (dir_ / "model.pt").string(), "-o",
                                 (dir_ / "noise.txt").string()}));
   }
-  EXPECT_LT(rss[1] - rss[0], 16 * 1024) << "peak RSS " << rss[0] << " KiB for 600 s, " << rss[1] << " KiB for 1200 s";
+  EXPECT_LT(rss[1] - rss[0], 10 * 1024) << "peak RSS " << rss[0] << " KiB for 300 s, " << rss[1] << " KiB for 600 s";
 }
 
 }  // namespace
