@@ -111,22 +111,28 @@ int main(int argc, char** argv) {
     prepared.back()->prepare(modes.back());
   }
 
+  if (reference_engine != "torchaudio" && reference_engine != "none") {
+    fmt::print(stderr, "bench_model: --reference {}: expected torchaudio or none\n", reference_engine);
+    return 2;
+  }
   // Hand the same weights and input to the reference.
-  auto dir = std::filesystem::temp_directory_path() / ("w2v_bench_model_" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  c10::Dict<std::string, at::Tensor> state;
-  for (const auto& p : model->named_parameters()) state.insert(p.key(), p.value().detach());
-  c10::impl::GenericDict in(c10::StringType::get(), c10::AnyType::get());
-  in.insert("state", state);
-  in.insert("source", source);
-  in.insert("preset", preset);
-  in.insert("threads", static_cast<int64_t>(threads));
-  in.insert("repeats", static_cast<int64_t>(repeats));
-  auto bytes = torch::pickle_save(c10::IValue(in));
-  const std::string in_path = (dir / "in.pt").string();
-  w2v::write_file_atomic(in_path, std::string(bytes.begin(), bytes.end()));
-  bytes.clear();
-  bytes.shrink_to_fit();
+  std::filesystem::path dir;
+  std::string in_path;
+  if (reference_engine == "torchaudio") {
+    dir = std::filesystem::temp_directory_path() / ("w2v_bench_model_" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    c10::Dict<std::string, at::Tensor> state;
+    for (const auto& p : model->named_parameters()) state.insert(p.key(), p.value().detach());
+    c10::impl::GenericDict in(c10::StringType::get(), c10::AnyType::get());
+    in.insert("state", state);
+    in.insert("source", source);
+    in.insert("preset", preset);
+    in.insert("threads", static_cast<int64_t>(threads));
+    in.insert("repeats", static_cast<int64_t>(repeats));
+    auto bytes = torch::pickle_save(c10::IValue(in));
+    in_path = (dir / "in.pt").string();
+    w2v::write_file_atomic(in_path, std::string(bytes.begin(), bytes.end()));
+  }
 
   torch::NoGradGuard no_grad;
   // variants: 0 = stock, 1.. = prepared[i - 1]; one forward of each per round after a warm-up.
@@ -145,8 +151,8 @@ int main(int argc, char** argv) {
   if (reference_engine == "torchaudio") {
     std::string out = run("/usr/bin/python3 " + std::string(W2V_SOURCE_DIR) + "/bench/model/model_ref.py " + in_path);
     ref = std::stod(out.substr(out.find("seconds ") + 8));
+    std::filesystem::remove_all(dir);
   }
-  std::filesystem::remove_all(dir);
   const auto cpu = w2v::model::cpu_kernels();
   fmt::print("model forward ({} CTC, {:.0f} s audio x {}, {} frames, {} threads, median of {}; CPU kernels: bf16 {}, int8 {})\n",
              preset, seconds, batch, logits[0].size(0), threads, repeats, cpu.bf16 ? "avx512_bf16" : "fallback",
@@ -163,7 +169,8 @@ int main(int argc, char** argv) {
     if (ref > 0) fmt::print("  time ratio to torchaudio {:.2f}", t / ref);
     const double rel = ((logits[v] - base).abs().max() / base.abs().max()).item<double>();
     const double agree = (logits[v].argmax(-1) == base.argmax(-1)).to(torch::kDouble).mean().item<double>();
-    fmt::print("  vs fp32: max rel. error {:.2e}, argmax agreement {:.2f} %\n", rel, 100 * agree);
+    fmt::print("  vs fp32: max rel. error {:.2e}, argmax agreement {:.2f} %, prepared weights {:.0f} MB\n", rel,
+               100 * agree, variants[v]->w2v_encoder->w2v_model->prepared_bytes() / 1e6);
   }
   return 0;
 }
