@@ -197,11 +197,16 @@ CtcConfig read_ctc_config(const Value& section, const std::string& where) {
   const bool hydra = w2v_args->has("model");
   const Value& enc = hydra ? w2v_args->get("model") : *w2v_args;
   const std::string enc_where = join(where, hydra ? "w2v_args.model" : "w2v_args");
-  CtcConfig c;
-  c.encoder = read_wav2vec2_config(enc, enc_where);
+  model::Wav2Vec2Config encoder = read_wav2vec2_config(enc, enc_where);
   if (hydra) {
-    if (const Value* n = w2v_args->find_path("task.normalize")) c.encoder.normalize = n->as_bool(join(where, "w2v_args.task.normalize"));
+    if (const Value* n = w2v_args->find_path("task.normalize")) encoder.normalize = n->as_bool(join(where, "w2v_args.task.normalize"));
   }
+  return finetuning_config(std::move(encoder), section, where);
+}
+
+CtcConfig finetuning_config(model::Wav2Vec2Config pretrained, const Value& section, const std::string& where) {
+  CtcConfig c;
+  c.encoder = std::move(pretrained);
   if (const Value* n = section.find("normalize")) c.encoder.normalize = n->as_bool(join(where, "normalize"));
   for (const auto& [from, to] : overrides()) {
     const Value* v = section.find(from);

@@ -32,6 +32,9 @@ struct CtcConfig {
 
 // From a wav2vec_ctc cfg.model dict or args Namespace (which holds w2v_args).
 CtcConfig read_ctc_config(const Value& section, const std::string& where);
+// The same from the pre-trained model's config itself (fine-tuning starts from w2v_path): the
+// section's fine-tuning overrides and asr knobs applied to `pretrained`; w2v_args is not read.
+CtcConfig finetuning_config(model::Wav2Vec2Config pretrained, const Value& section, const std::string& where);
 
 // cfg.model for a fine-tuned model: {"_name": "wav2vec_ctc", overrides, asr knobs,
 // "w2v_args": {"model": <wav2vec2 dict>, "task": {"_name": "audio_pretraining", "normalize"}}}.

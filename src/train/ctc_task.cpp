@@ -85,14 +85,7 @@ class CtcTask : public Task {
       throw key_error("task.normalize", std::string(normalize ? "true" : "false") +
                                             " does not match the pre-trained model's normalize=" +
                                             (pre.config.normalize ? "true" : "false") + " (" + w2v_path + ")");
-    ckpt::Value section = config_section(cfg, "model");
-    ckpt::Value args = ckpt::Value::dict();
-    args.set("model", ckpt::wav2vec2_config_to_dict(pre.config));
-    ckpt::Value task = ckpt::Value::dict();
-    task.set("normalize", ckpt::Value::boolean(pre.config.normalize));
-    args.set("task", task);
-    section.set("w2v_args", args);
-    ckpt::CtcConfig cc = ckpt::read_ctc_config(section, "config model");
+    ckpt::CtcConfig cc = ckpt::finetuning_config(pre.config, config_section(cfg, "model"), "config model");
     model_.kind = ckpt::ModelKind::kCtc;
     model_.config = cc.encoder;
     model_.asr = cc.asr;
