@@ -345,24 +345,21 @@ void release_unreachable(const std::vector<Value>& from, const Value& keep) {
   // Every container of `keep`'s tree first, then those of `from` outside it, each held in
   // `drop` while the containers are emptied: no destructor ever runs more than one level deep.
   std::unordered_set<const void*> seen;
-  std::vector<Value> todo{keep};
-  while (!todo.empty()) {
-    Value v = std::move(todo.back());
-    todo.pop_back();
-    const void* id = identity(v);
-    if (!id || !seen.insert(id).second) continue;
-    for_each_child(v, [&](const Value& c) { todo.push_back(c); });
-  }
-  std::vector<Value> drop;
-  todo.assign(from.begin(), from.end());
-  while (!todo.empty()) {
-    Value v = std::move(todo.back());
-    todo.pop_back();
-    const void* id = identity(v);
-    if (!id || !seen.insert(id).second) continue;
-    for_each_child(v, [&](const Value& c) { todo.push_back(c); });
-    drop.push_back(std::move(v));
-  }
+  // Every container reachable from `todo` and not seen yet, each once.
+  auto unseen_containers = [&seen](std::vector<Value> todo) {
+    std::vector<Value> found;
+    while (!todo.empty()) {
+      Value v = std::move(todo.back());
+      todo.pop_back();
+      const void* id = identity(v);
+      if (!id || !seen.insert(id).second) continue;
+      for_each_child(v, [&](const Value& c) { todo.push_back(c); });
+      found.push_back(std::move(v));
+    }
+    return found;
+  };
+  unseen_containers({keep});
+  std::vector<Value> drop = unseen_containers(from);
   for (Value& v : drop) {
     if (v.is(Value::Kind::List) || v.is(Value::Kind::Tuple)) {
       v.items().clear();
