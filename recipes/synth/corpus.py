@@ -300,16 +300,39 @@ def native_rate(job):
     return engine in ("espeak", "mbrola", "flite", "pico", "rhvoice") or (engine == "festival" and "hts" not in name)
 
 
+def augment_effects(job):
+    """sox effects of the job's --augment draw (speed, room reverberation, band-limit), placed
+    after the padding: the room and the channel act on the whole recording."""
+    effects = []
+    for kind, value in job.get("augment", []):
+        if kind == "speed":
+            effects += ["speed", value]
+        elif kind == "reverb":  # reverberance %, HF damping %, room scale %
+            effects += ["reverb"] + value.split("/")
+        elif kind == "sinc":  # high-pass-low-pass band in Hz
+            effects += ["sinc", value]
+    return effects + (["gain", "-n", "-3"] if effects else [])
+
+
+def telephone_round_trip(path):
+    """The narrow-band telephone channel: 8 kHz, 300-3400 Hz, 8-bit mu-law, and back to 16 kHz."""
+    narrow = path + ".ulaw.wav"
+    run(["sox", "-R", "-D", path, "-r", "8000", "-e", "u-law", "-b", "8", narrow, "sinc", "300-3400"])
+    run(["sox", "-R", "-D", narrow, "-r", str(SAMPLE_RATE), "-e", "signed-integer", "-b", "16", path])
+    os.remove(narrow)
+
+
 def postprocess(job, raw, out, seed):
     """16 kHz mono s16: pitch shift, tempo (if the engine could not), silence trimmed at both
-    ends, 150 ms padding; then noise at the job's SNR."""
+    ends, 150 ms padding, the --augment effects; then noise at the job's SNR; then the
+    telephone channel when drawn."""
     effects = []
     if job["pitch_cents"]:
         effects += ["pitch", str(job["pitch_cents"])]
     if not native_rate(job) and abs(job["rate"] - 1) > 1e-3:
         effects += ["tempo", "-s", f"{job['rate']:.3f}"]
     effects += ["silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse",
-                "pad", "0.15", "0.15", "rate", "-h", str(SAMPLE_RATE)]
+                "pad", "0.15", "0.15"] + augment_effects(job) + ["rate", "-h", str(SAMPLE_RATE)]
     run(["sox", "-R", "-D", raw, "-b", "16", "-c", "1", "-e", "signed-integer", out] + effects)
     with wave.open(out, "rb") as w:
         x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64) / 32768.0
@@ -334,6 +357,10 @@ def postprocess(job, raw, out, seed):
             w.setsampwidth(2)
             w.setframerate(SAMPLE_RATE)
             w.writeframes(np.round(x * 32767).astype("<i2").tobytes())
+    if ("telephone", "") in job.get("augment", []):
+        telephone_round_trip(out)
+        with wave.open(out, "rb") as w:
+            return w.getnframes()
     return len(x)
 
 
@@ -385,7 +412,33 @@ def make_jobs(args, rng, splits, voices, held_out):
                 "pitch_cents": rng.choice([0, rng.randint(-300, 300)]),
                 "noise": noise, "snr": round(rng.uniform(5, 25), 1) if noise else 0.0,
             })
+    if args.augment > 0:
+        draw_augmentations(jobs, args.augment, args.seed)
     return jobs
+
+
+def draw_augmentations(jobs, prob, seed):
+    """--augment: each training utterance, with probability prob, gets one to three of speed
+    perturbation (0.9 or 1.1, Kaldi's), room reverberation, a random band-limit and the
+    telephone channel. A stream of its own, so the rest of the corpus is the one without
+    --augment; valid and test stay clean. Every utterance draws the same count of values."""
+    rng = random.Random(seed * 7919 + 104729)
+    for job in jobs:
+        draw = [rng.random() for _ in range(5)] + [rng.choice(["0.9", "1.1"]), rng.randint(20, 80),
+                                                   rng.randint(40, 100), rng.randint(50, 400),
+                                                   rng.randint(3000, 7000)]
+        if job["split"] != "train" or draw[0] >= prob:
+            continue
+        chosen = []
+        if draw[1] < 0.5:
+            chosen.append(("speed", draw[5]))
+        if draw[2] < 0.5:
+            chosen.append(("reverb", f"{draw[6]}/50/{draw[7]}"))
+        if draw[3] < 0.4:
+            chosen.append(("sinc", f"{draw[8]}-{draw[9]}"))
+        if draw[4] < 0.3 or not chosen:
+            chosen.append(("telephone", ""))
+        job["augment"] = chosen
 
 
 def synthesize(jobs, out_dir, seed, workers):
@@ -452,6 +505,8 @@ def main():
     p.add_argument("--valid-percent", type=float, default=0.05)
     p.add_argument("--test-percent", type=float, default=0.1)
     p.add_argument("--noise-prob", type=float, default=0.3)
+    p.add_argument("--augment", type=float, default=0.0, metavar="P",
+                   help="probability that a training utterance gets speed/reverb/band/telephone effects")
     p.add_argument("--lm-sentences", type=int, default=20000, help="digits task: LM text size")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     p.add_argument("--write-fairseq", action="store_true")
@@ -476,11 +531,14 @@ def main():
                      "".join(f"{os.path.basename(j['path'])}\t{j['text']}\n" for j in js))
     write_atomic(os.path.join(out, "lm.txt"), "".join(s + "\n" for s in lm))
     cols = ["id", "split", "voice", "variant", "rate", "pitch_cents", "noise", "snr"]
+    # The augment column only with --augment: the default corpus's files stay as they were.
+    augment = [",".join(f"{k} {v}".strip() for k, v in j.get("augment", [])) for j in jobs] if args.augment > 0 else None
     write_atomic(os.path.join(out, "utterances.tsv"),
-                 "\t".join(cols + ["seconds"]) + "\n" +
+                 "\t".join(cols + ["seconds"] + (["augment"] if augment else [])) + "\n" +
                  "".join("\t".join(str(j[c]) if not (c == "variant" and not j["voice"].startswith("espeak:"))
-                                   else "" for c in cols) + f"\t{frames[j['id']] / SAMPLE_RATE:.3f}\n"
-                         for j in jobs))
+                                   else "" for c in cols) + f"\t{frames[j['id']] / SAMPLE_RATE:.3f}" +
+                         (f"\t{augment[i]}" if augment else "") + "\n"
+                         for i, j in enumerate(jobs)))
     write_atomic(os.path.join(out, "voices.txt"),
                  "".join(f"{v}\t{'test-only' if v in held_out else 'train,valid,test'}\n" for v in voices))
     if args.write_fairseq:

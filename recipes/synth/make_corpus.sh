@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Builds a synthetic multi-speaker speech corpus from Debian TTS engines (docs/corpus.md).
 #   recipes/synth/make_corpus.sh OUT [--utterances N] [--seed S] [--voices main|all]
-#                                    [--task english|digits] [--noise-prob P] [--jobs J]
+#                                    [--task english|digits] [--noise-prob P] [--augment P] [--jobs J]
 # Writes OUT/audio/{train,valid,test}/*.wav (16 kHz mono s16), OUT/{split}.tsv/.ltr/.wrd,
 # OUT/dict.ltr.txt, OUT/lm.txt (LM text without the test sentences), OUT/utterances.tsv
-# (voice, rate, pitch, noise per utterance) and OUT/voices.txt. Deterministic for a seed.
+# (voice, rate, pitch, noise, and with --augment its effects, per utterance) and OUT/voices.txt.
+# Deterministic for a seed. --augment P: training utterances get speed/reverb/band/telephone
+# effects with probability P (valid and test stay clean).
 # The fairseq files come from `w2v manifest/labels/dict` ($W2V, else build*/w2v) when a
 # binary exists, otherwise (or with W2V=none) corpus.py writes them in the same format.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 if [ $# -lt 1 ] || [[ "$1" == -* ]]; then
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 out="$1"

@@ -210,6 +210,14 @@ std::vector<KeySpec> build() {
     add("task", task, "eval_wer", B, "false");
     add("task", task, "eval_wer_post_process", S, "letter");
     add("task", task, "autoregressive", B, "false", kNotUsed);
+    // w2v's own: training-time augmentation of the train split (data/augment.h), all off.
+    add("task", task, "augment_speed", FL, "null");
+    add("task", task, "augment_noise_prob", F, "0.0");
+    add("task", task, "augment_noise_snr", FL, "[10, 30]");
+    add("task", task, "augment_reverb_prob", F, "0.0");
+    add("task", task, "augment_reverb_rt60", FL, "[0.2, 0.8]");
+    add("task", task, "augment_band_prob", F, "0.0");
+    add("task", task, "augment_telephone_prob", F, "0.0");
   }
   // model: wav2vec2 (Wav2Vec2Config)
   const char* m = "wav2vec2";
@@ -335,7 +343,9 @@ const std::map<std::string, Range>& range_table() {
       r[k] = off_or_count;
     for (const char* k : {"model.activation_dropout", "model.attention_dropout", "model.dropout", "model.dropout_features",
                           "model.dropout_input", "model.encoder_layerdrop", "model.final_dropout", "model.layerdrop",
-                          "model.mask_channel_prob", "model.mask_dropout", "model.mask_prob"})
+                          "model.mask_channel_prob", "model.mask_dropout", "model.mask_prob",
+                          "task.augment_noise_prob", "task.augment_reverb_prob", "task.augment_band_prob",
+                          "task.augment_telephone_prob"})
       r[k] = prob;
     for (const char* k : {"lr_scheduler.end_learning_rate", "lr_scheduler.final_lr_scale", "lr_scheduler.init_lr_scale",
                           "lr_scheduler.power", "lr_scheduler.total_num_update", "model.feature_grad_mult",
@@ -364,6 +374,11 @@ const std::map<std::string, Range>& range_table() {
     r["distributed_training.distributed_port"] = Range{-1, 65535};
     r["distributed_training.rendezvous_timeout"] = Range{1, 86400};
     r["optimization.update_freq"] = Range{1, 1e6, false, 1};
+    // Speed factors within resampling's reach; SNRs in dB; RT60 in seconds (bounds the room
+    // response's length: 2 s = 32 000 taps).
+    r["task.augment_speed"] = Range{0.5, 2, false, 1};
+    r["task.augment_noise_snr"] = Range{-30, 100, false, 2, 2};
+    r["task.augment_reverb_rt60"] = Range{0.01, 2, false, 2, 2};
     r["criterion.loss_weights"] = nonneg;
     for (const char* k : {"optimization.lr", "optimizer.lr", "lr_scheduler.lr"}) r[k] = Range{0, kInf, false, 1};
     r["optimizer.adam_betas"] = Range{0, 1, false, 2, 2};

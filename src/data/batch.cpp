@@ -54,11 +54,12 @@ Batch collate(const std::vector<std::vector<float>>& audio, const std::vector<st
   return b;
 }
 
-Batch collate(const AudioDataset& dataset, const std::vector<int64_t>& ids, uint64_t crop_seed) {
+Batch collate(const AudioDataset& dataset, const std::vector<int64_t>& ids, uint64_t crop_seed,
+              const std::vector<AugmentDraw>* augment) {
   std::vector<std::vector<float>> audio;
   std::vector<std::vector<int64_t>> targets;
   for (int64_t id : ids) {
-    audio.push_back(dataset.load(static_cast<size_t>(id)));
+    audio.push_back(dataset.load(static_cast<size_t>(id), augment ? &(*augment)[static_cast<size_t>(id)] : nullptr));
     if (dataset.has_targets()) targets.push_back(dataset.target(static_cast<size_t>(id)));
   }
   return collate(audio, targets, ids, dataset.options().pad, dataset.options().max_sample_size, crop_seed);

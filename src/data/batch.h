@@ -30,7 +30,9 @@ Batch collate(const std::vector<std::vector<float>>& audio,
               const std::vector<std::vector<int64_t>>& targets, std::vector<int64_t> ids,
               bool pad, int64_t max_sample_size, uint64_t crop_seed);
 
-// Loads ids from the dataset and collates them with the dataset's options.
-Batch collate(const AudioDataset& dataset, const std::vector<int64_t>& ids, uint64_t crop_seed);
+// Loads ids from the dataset and collates them with the dataset's options. augment (not null):
+// item id is loaded with (*augment)[id] applied.
+Batch collate(const AudioDataset& dataset, const std::vector<int64_t>& ids, uint64_t crop_seed,
+              const std::vector<AugmentDraw>* augment = nullptr);
 
 }  // namespace w2v::data

@@ -51,10 +51,10 @@ std::vector<int64_t> AudioDataset::batch_sizes() const {
 
 std::string AudioDataset::path(size_t i) const { return (std::filesystem::path(root_) / items_[i].path).string(); }
 
-std::vector<float> AudioDataset::load(size_t i) const {
+std::vector<float> AudioDataset::load(size_t i, const AugmentDraw* augment) const {
   audio::ReadOptions read;
   read.resample = options_.resample;
-  read.normalize = options_.normalize;
+  read.normalize = options_.normalize && !augment;
   std::vector<float> samples;
   try {
     samples = audio::read(path(i), read);
@@ -65,6 +65,10 @@ std::vector<float> AudioDataset::load(size_t i) const {
     throw file_error(manifest_path_, items_[i].line,
                      path(i) + " has " + std::to_string(samples.size()) + " samples, the manifest says " +
                          std::to_string(items_[i].num_samples));
+  if (augment) {
+    samples = apply_augment(samples, *augment);
+    if (options_.normalize) audio::normalize(samples);
+  }
   return samples;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "data/augment.h"
 #include "data/dictionary.h"
 
 namespace w2v::data {
@@ -36,8 +37,9 @@ class AudioDataset {
   std::vector<int64_t> batch_sizes() const;
 
   // 16 kHz mono samples of item i (normalized if asked); errors name the file and the
-  // manifest line. A file whose length differs from the manifest is an error.
-  std::vector<float> load(size_t i) const;
+  // manifest line. A file whose length differs from the manifest is an error. augment (not
+  // null): applied to the file's samples before task.normalize.
+  std::vector<float> load(size_t i, const AugmentDraw* augment = nullptr) const;
   bool has_targets() const { return dictionary_ != nullptr; }
   const std::vector<int64_t>& target(size_t i) const { return items_[i].target; }
 

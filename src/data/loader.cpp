@@ -29,8 +29,9 @@ void Loader::stop() {
 void Loader::start_epoch(int64_t epoch, size_t skip) {
   stop();
   epoch_ = epoch;
-  const std::vector<int64_t> sizes = dataset_->batch_sizes();
+  std::vector<int64_t> sizes = dataset_->batch_sizes();
   const uint64_t epoch_seed = mix_seed(options_.seed, static_cast<uint64_t>(epoch));
+  draw_augmentations(epoch_seed, sizes);
   const std::vector<int64_t> order = ordered_indices(sizes, options_.shuffle, mix_seed(epoch_seed, 1));
   BatchIndices all = batch_by_size(order, sizes, options_.max_tokens, options_.max_sentences,
                                    options_.required_batch_size_multiple);
@@ -46,7 +47,26 @@ Batch Loader::make(size_t position) const {
   // worker or rank collates it.
   const uint64_t crop_seed = mix_seed(mix_seed(options_.seed, static_cast<uint64_t>(epoch_)), 3,
                                       static_cast<uint64_t>(ids.empty() ? 0 : ids.front()));
-  return collate(*dataset_, ids, crop_seed);
+  return collate(*dataset_, ids, crop_seed, augment_.empty() ? nullptr : &augment_);
+}
+
+void Loader::draw_augmentations(uint64_t epoch_seed, std::vector<int64_t>& sizes) {
+  augment_.clear();
+  if (!options_.augment.enabled()) return;
+  const DatasetOptions& d = dataset_->options();
+  augment_.resize(dataset_->size());
+  for (size_t i = 0; i < augment_.size(); ++i) {
+    AugmentDraw& draw = augment_[i];
+    draw = draw_augment(options_.augment, mix_seed(epoch_seed, 4, i));
+    int64_t n = augmented_length(dataset_->num_samples(i), draw.speed);
+    const bool too_long = (options_.max_tokens > 0 && n > options_.max_tokens) ||
+                          (d.pad && d.max_sample_size > 0 && n > d.max_sample_size);
+    if (too_long) {
+      draw.speed = 1;
+      n = dataset_->num_samples(i);
+    }
+    sizes[i] = !d.pad && d.max_sample_size > 0 ? std::min(n, d.max_sample_size) : n;
+  }
 }
 
 void Loader::work() {

@@ -1,6 +1,6 @@
 // Prefetching batch loader: worker threads decode audio and collate batches ahead of the
-// training step. Batches, their order and every crop are functions of (seed, epoch) only, so
-// the output is identical for any num_workers.
+// training step. Batches, their order, every crop and augmentation are functions of (seed,
+// epoch) only, so the output is identical for any num_workers and after a resume.
 #pragma once
 
 #include <condition_variable>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "data/batch.h"
+#include "data/augment.h"
 #include "data/batching.h"
 #include "data/dataset.h"
 
@@ -27,6 +28,10 @@ struct LoaderOptions {
   int num_workers = 2;  // 0 = load in the calling thread
   int prefetch = 4;     // batches decoded ahead of the consumer
   int rank = 0, world_size = 1;
+  // Drawn per (seed, epoch, item). Batching counts an item's length after its speed change; an
+  // item that a slower speed would make longer than max_tokens (or, when padding, than
+  // max_sample_size, which would cut its transcript) keeps speed 1.
+  AugmentOptions augment;
 };
 
 class Loader {
@@ -49,11 +54,14 @@ class Loader {
   void stop();
   void work();
   Batch make(size_t position) const;
+  // Fills augment_ for the epoch and sets sizes to the augmented lengths.
+  void draw_augmentations(uint64_t epoch_seed, std::vector<int64_t>& sizes);
 
   std::shared_ptr<const AudioDataset> dataset_;
   LoaderOptions options_;
   int64_t epoch_ = 0;
   BatchIndices batches_;
+  std::vector<AugmentDraw> augment_;  // per dataset item this epoch; empty when augmentation is off
   size_t next_out_ = 0;   // next position next() returns
   size_t next_task_ = 0;  // next position a worker takes
   bool stopping_ = false;

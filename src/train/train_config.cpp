@@ -22,6 +22,29 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
+// A [lo, hi] range key (check_ranges has checked each value and the count).
+std::array<double, 2> read_range(const config::Config& cfg, const std::string& key) {
+  const std::vector<double> v = cfg.reals(key);
+  if (v[0] > v[1]) {
+    std::ostringstream got;
+    got << "expects [low, high] with low <= high, got [" << v[0] << ", " << v[1] << "]";
+    throw key_error(key, got.str());
+  }
+  return {v[0], v[1]};
+}
+
+data::AugmentOptions read_augment(const config::Config& cfg) {
+  data::AugmentOptions a;
+  if (cfg.is_set("task.augment_speed")) a.speed = cfg.reals("task.augment_speed");
+  a.noise_prob = cfg.real("task.augment_noise_prob");
+  a.noise_snr = read_range(cfg, "task.augment_noise_snr");
+  a.reverb_prob = cfg.real("task.augment_reverb_prob");
+  a.reverb_rt60 = read_range(cfg, "task.augment_reverb_rt60");
+  a.band_prob = cfg.real("task.augment_band_prob");
+  a.telephone_prob = cfg.real("task.augment_telephone_prob");
+  return a;
+}
+
 DataSettings read_data(const config::Config& cfg, bool pretraining, uint64_t seed) {
   if (cfg.integer("task.sample_rate") != 16000)
     throw key_error("task.sample_rate", "wav2vec 2.0 models take 16000 Hz audio");
@@ -47,6 +70,7 @@ DataSettings read_data(const config::Config& cfg, bool pretraining, uint64_t see
   d.valid.num_workers = 0;
   d.valid.max_tokens = optional_int(cfg, "dataset.max_tokens_valid");
   d.valid.max_sentences = optional_int(cfg, "dataset.batch_size_valid");
+  d.train.augment = read_augment(cfg);  // the train split only: validation sees the audio as it is
   return d;
 }
 
