@@ -142,6 +142,9 @@ if ! done_stage pretrain; then
   mark_done pretrain
 fi
 
+# W2V_FINETUNE_OVERRIDES="key=value ...": more overrides for both fine-tunings, e.g. the
+# training-time augmentation (task.augment_*, docs/training.md).
+read -ra ft_overrides <<< "${W2V_FINETUNE_OVERRIDES:-}"
 for init in pretrained scratch; do
   if ! done_stage "finetune_$init"; then
     extra=()
@@ -150,7 +153,8 @@ for init in pretrained scratch; do
     log "CTC fine-tuning from $init: $ft_updates updates on $labeled labeled utterances"
     train "finetune_$init" "$repo/configs/synth/finetune.yaml" "$labeled_dir" \
       model.w2v_path="$workdir/pretrain/checkpoint_last.pt" optimization.max_update="$ft_updates" \
-      dataset.validate_interval_updates="$ft_valid" ${quick_overrides[@]+"${quick_overrides[@]}"} "${extra[@]}"
+      dataset.validate_interval_updates="$ft_valid" ${quick_overrides[@]+"${quick_overrides[@]}"} "${extra[@]}" \
+      ${ft_overrides[@]+"${ft_overrides[@]}"}
     mark_done "finetune_$init"
   fi
 done
