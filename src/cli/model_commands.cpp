@@ -19,6 +19,7 @@ const std::vector<CommandSummary>& model_commands() {
       {"import", "Convert a fairseq checkpoint or HuggingFace directory into a w2v checkpoint"},
       {"infer", "Decode a manifest split with a fine-tuned model (fairseq infer.py): WER, speed, hypo/ref files"},
       {"info", "show a checkpoint's format, architecture and parameter count"},
+      {"pseudo-label", "Label unlabeled audio with a model (self-training): keeps confident hypotheses as a training split"},
       {"serve", "HTTP transcription server: OpenAI-compatible API, streaming, a browser page"},
       {"train", "pre-train (wav2vec2) or fine-tune (wav2vec_ctc) from a fairseq YAML config"},
       {"transcribe", "Transcribe audio files of any length, or live audio from stdin (text, JSON or SRT)"},
