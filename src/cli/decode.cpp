@@ -5,12 +5,10 @@
 #include <fmt/core.h>
 
 #include <cstdio>
-#include <map>
-#include <sstream>
 
 #include "cli/command.h"
 #include "cli/decode_options.h"
-#include "data/dictionary.h"
+#include "cli/stored_emissions.h"
 #include "decode/emission_input.h"
 #include "decode/transcript_format.h"
 #include "eval/scoring.h"
@@ -28,40 +26,11 @@ struct Options {
   cli::DecoderOptions decoding;
 };
 
-// "ID words..." lines (Kaldi's text file); errors name file:line.
-std::map<std::string, std::string> read_references(const std::string& path) {
-  std::map<std::string, std::string> out;
-  std::istringstream in(read_file(path));
-  std::string line;
-  long number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    std::istringstream fields(line);
-    std::string id, word, text;
-    if (!(fields >> id)) continue;
-    while (fields >> word) text += (text.empty() ? "" : " ") + word;
-    if (!out.emplace(id, text).second) throw file_error(path, number, "duplicate id '" + id + "'");
-  }
-  return out;
-}
-
 int run(const Options& o) {
-  const auto dict = data::Dictionary::load(o.dict);
-  std::vector<std::string> symbols;
-  for (int64_t i = 0; i < dict.size(); ++i) symbols.push_back(dict.symbol(i));
-  const auto factory = cli::make_decoder_factory(o.decoding, symbols);
+  const auto factory = cli::make_decoder_factory(o.decoding, cli::dictionary_symbols(o.dict));
   const auto utterances = decode::load_emission_inputs(o.inputs);
-  std::vector<decode::Emissions> views;
-  for (const auto& u : utterances) {
-    if (u.emissions.vocab != factory.tokens().size())
-      throw Error(fmt::format("{}: {} tokens per frame, but {} gives {} units (the model's dictionary is needed)", u.id,
-                              u.emissions.vocab, o.dict, factory.tokens().size()));
-    views.push_back(u.emissions.view());
-  }
-  const auto references = o.references.empty() ? std::map<std::string, std::string>() : read_references(o.references);
-  for (const auto& u : utterances)
-    if (!o.references.empty() && !references.count(u.id))
-      throw file_error(o.references, 0, "no reference for utterance '" + u.id + "'");
+  const auto views = cli::checked_views(utterances, factory.tokens().size(), o.dict);
+  const auto references = o.references.empty() ? std::vector<std::string>() : cli::references_by_id(utterances, o.references);
   const auto results = decode::decode_all(factory, views, cli::resolve_threads(o.threads));
 
   eval::Scorer wer;
@@ -73,7 +42,7 @@ int run(const Options& o) {
     const std::string& id = utterances[i].id;
     std::string scored;
     if (!o.references.empty()) {
-      const auto& score = wer.add(id, references.at(id), best.text());
+      const auto& score = wer.add(id, references[i], best.text());
       scored = fmt::format("{}\t{}\t", score.alignment.errors(), score.ref.size());
     }
     if (o.format == "tsv")

@@ -51,13 +51,22 @@ DecoderFactory::DecoderFactory(DecoderKind kind, std::vector<std::string> symbol
   if (lm_path.empty()) throw Error("DecoderFactory: lm_path is required by the lexicon and lexicon-free decoders");
   if (kind_ == DecoderKind::kLexicon) {
     if (lexicon_path.empty()) throw Error("DecoderFactory: lexicon_path is required by the lexicon decoder");
-    lexicon_ = std::make_unique<Lexicon>(Lexicon::load(lexicon_path, tokens_));
+    lexicon_ = std::make_shared<const Lexicon>(Lexicon::load(lexicon_path, tokens_));
   }
   lm_ = lm::load_language_model(lm_path);
   if (lexicon_) trie_ = build_lexicon_trie(*lexicon_, *lm_, tokens_, options_);
 }
 
 DecoderFactory::~DecoderFactory() = default;
+
+DecoderFactory DecoderFactory::with_options(const BeamOptions& options) const {
+  DecoderFactory out(*this);
+  out.options_ = options;
+  // The trie depends on the options only through the hotwords' look-ahead bonus / lm_weight.
+  if (lexicon_ && (!options.hotwords.empty() || !options_.hotwords.empty()))
+    out.trie_ = build_lexicon_trie(*lexicon_, *lm_, tokens_, options);
+  return out;
+}
 
 std::unique_ptr<Decoder> DecoderFactory::make() const {
   switch (kind_) {

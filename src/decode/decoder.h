@@ -40,14 +40,17 @@ class DecoderFactory {
   ~DecoderFactory();
 
   std::unique_ptr<Decoder> make() const;
+  // The same decoders with other beam options (w2v tune's lm_weight/word_score/sil_weight
+  // settings), sharing this factory's lexicon and LM instead of loading them again.
+  DecoderFactory with_options(const BeamOptions& options) const;
   const TokenSet& tokens() const { return tokens_; }
   DecoderKind kind() const { return kind_; }
 
  private:
   DecoderKind kind_;
   TokenSet tokens_;
-  std::unique_ptr<Lexicon> lexicon_;
-  std::unique_ptr<lm::LanguageModel> lm_;
+  std::shared_ptr<const Lexicon> lexicon_;
+  std::shared_ptr<const lm::LanguageModel> lm_;
   std::shared_ptr<const LexiconTrie> trie_;
   BeamOptions options_;
 };

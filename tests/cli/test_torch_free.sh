@@ -17,7 +17,7 @@ if grep -E 'torch|c10' <<<"$loaded"; then fail "w2v wer loads LibTorch"; fi
 
 "$build/w2v" --version | grep -q '^w2v ' || fail "--version"
 help=$("$build/w2v" --help) || fail "--help exited non-zero"
-for c in align export extract import infer info pseudo-label serve train transcribe decode lm wer manifest; do
+for c in align export extract import infer info pseudo-label serve train transcribe decode tune lm wer manifest; do
   grep -q "^  $c " <<<"$help" || fail "--help does not list $c"
 done
 

@@ -89,6 +89,41 @@ TEST(DecodeAll, ThreadsGiveTheSameResults) {
   }
 }
 
+// w2v tune re-weights one factory for every setting: with_options must decode exactly as a
+// factory built afresh with those options (also with hotwords, whose trie depends on lm_weight).
+TEST(DecoderFactory, WithOptionsEqualsAFreshFactory) {
+  std::string lex = ::testing::TempDir() + "/factory.lex";
+  std::ofstream(lex) << "AB A B |\nBA B A |\nC C |\nCAB C A B |\n";
+  auto set = random_set(9, 3);
+  std::vector<Emissions> views;
+  for (const auto& u : set) views.push_back(u.view());
+  BeamOptions base;
+  base.beam = 3;  // narrow, so that the hotwords' look-ahead (bonus / lm_weight) decides pruning
+  base.beam_threshold = 3;
+  for (bool hot : {false, true}) {
+    if (hot) base.hotwords = {{"CAB", 8.0}, {"BA", 4.0}};
+    for (auto kind : {DecoderKind::kLexicon, DecoderKind::kLexiconFree}) {
+      const DecoderFactory factory(kind, kSymbols, lex, write_lm(), base);
+      int differs = 0;
+      for (double lm_weight : {0.0, 0.5, 4.0}) {
+        BeamOptions o = base;
+        o.lm_weight = lm_weight;
+        o.word_score = lm_weight - 1;
+        o.sil_score = -lm_weight;
+        const auto reweighted = decode_all(factory.with_options(o), views, 2);
+        const auto fresh = decode_all(DecoderFactory(kind, kSymbols, lex, write_lm(), o), views, 1);
+        const auto original = decode_all(factory, views, 1);
+        for (size_t i = 0; i < views.size(); ++i) {
+          EXPECT_EQ(reweighted[i][0].path, fresh[i][0].path);
+          EXPECT_EQ(reweighted[i][0].score, fresh[i][0].score);
+          differs += reweighted[i][0].score != original[i][0].score;
+        }
+      }
+      EXPECT_GT(differs, 0) << "the options had no effect (test is stale?)";
+    }
+  }
+}
+
 TEST(DecoderFactory, MissingOptionsAreErrors) {
   BeamOptions opt;
   EXPECT_THROW(DecoderFactory(DecoderKind::kLexicon, kSymbols, "", write_lm(), opt), Error);
