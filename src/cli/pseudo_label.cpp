@@ -3,6 +3,7 @@
 // fairseq training split (NAME.tsv/.wrd/.ltr) and lists every utterance in NAME.confidence.tsv.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -33,23 +34,17 @@ struct Options {
   cli::DecoderOptions decoding;
 };
 
-// How sure the model is of the hypothesis: exp(mean log posterior of the path's tokens over the
-// path's non-blank frames), in (0, 1] - the geometric mean of the posteriors of the frames that
-// emit units, word separators included. The blank frames are left out because they say little
-// about the words (most frames are blank, and confidently so, in right and wrong hypotheses
-// alike; see set_span in decode/result.cpp). docs/training.md#pseudo-labels compares it with the
-// mean and minimum word confidence on a labeled split.
-double utterance_confidence(const decode::DecodeResult& best, const decode::Emissions& e, int blank) {
+// How sure the model is of the hypothesis: exp(mean log posterior of the best path's token over
+// all frames, blanks included), in (0, 1]. Unlike a word's confidence (decode/result.h) the blank
+// frames count: where the model hesitates between blank and a letter a word may be missing, and
+// on a trained model's unlabeled split this ranked the utterances by WER best of the measures
+// tried (docs/decoding.md, Pseudo-labels).
+double utterance_confidence(const decode::DecodeResult& best, const decode::Emissions& e) {
   const auto lse = decode::log_partition(e);
-  double sum = 0, all = 0;
-  int n = 0;
-  for (int t = 0; t < e.frames && t < static_cast<int>(best.path.size()); ++t) {
-    const double lp = e.at(t, best.path[t]) - lse[t];
-    all += lp;
-    if (best.path[t] != blank) sum += lp, ++n;
-  }
-  if (n == 0) return e.frames > 0 ? std::exp(all / e.frames) : 0.0;  // an all-blank path: never kept anyway
-  return std::exp(sum / n);
+  const int frames = std::min(e.frames, static_cast<int>(best.path.size()));
+  double sum = 0;
+  for (int t = 0; t < frames; ++t) sum += e.at(t, best.path[t]) - lse[t];
+  return frames > 0 ? std::exp(sum / frames) : 0.0;
 }
 
 // A hypothesis can be a training label only if it is not empty and every letter is a unit of the
@@ -110,7 +105,7 @@ int run(const Options& o) {
     const auto& best = results[i].at(0);
     const auto& entry = manifest.entries[i];
     const std::string text = best.text();
-    const double confidence = utterance_confidence(best, views[i], factory.tokens().blank());
+    const double confidence = utterance_confidence(best, views[i]);
     const bool keep = usable(text, units) && confidence >= o.min_confidence;
     all_samples += static_cast<double>(entry.num_samples);
     if (keep) {
@@ -153,7 +148,7 @@ W2V_COMMAND("pseudo-label", std::string(cli::model_command_description("pseudo-l
       ->required();
   sub.add_option("--output-name", o->name, "file name stem of the outputs (default: the subset)");
   sub.add_option("--min-confidence", o->min_confidence,
-                 "keep utterances whose confidence (exp of the mean log posterior of the best path's non-blank "
+                 "keep utterances whose confidence (exp of the mean log posterior of the best path over all "
                  "frames, in (0, 1]) is at least this; empty hypotheses are never kept")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
