@@ -72,15 +72,21 @@ inline bool wait_for_text(const std::string& file, const std::string& text, doub
   return false;
 }
 
-// True while `pid` exists and is not a zombie.
+// True while any thread of `pid` runs. The group leader turns zombie as soon as its own thread
+// exits, while a sibling thread may still be finishing a write and hold the process's files (a
+// flock among them): so every thread in /proc/<pid>/task is looked at, not the leader alone.
 inline bool alive(pid_t pid) {
-  try {
-    const std::string stat = w2v::read_file("/proc/" + std::to_string(pid) + "/stat");
-    const size_t close = stat.rfind(')');
-    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z' && stat[close + 2] != 'X';
-  } catch (const std::exception&) {
-    return false;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    try {
+      const std::string stat = w2v::read_file(task.path().string() + "/stat");
+      const size_t close = stat.rfind(')');
+      if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z' && stat[close + 2] != 'X')
+        return true;
+    } catch (const std::exception&) {
+    }
   }
+  return false;
 }
 
 // The pids whose parent is `parent` (from /proc/<pid>/stat).
