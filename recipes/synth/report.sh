@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Results of recipes/synth/run.sh: training curves as PNG (gnuplot) and the results table.
 #   recipes/synth/report.sh WORKDIR TASK QUICK
-# Writes WORKDIR/plots/*.png and WORKDIR/results.md, prints the table. With QUICK=1 it also
+# Writes WORKDIR/plots/*.png and WORKDIR/results.md, prints the table ($W2V: the w2v binary,
+# which scores the unseen voice's utterances apart). With QUICK=1 it also
 # checks that every stage left its files and numbers, that each fine-tuned model fits the
 # utterances it trained on (greedy UER, non-empty hypotheses) and that LM decoding is not worse
 # than greedy, and exits non-zero otherwise.
@@ -18,8 +19,10 @@ summary_wer() { sed -n 's/.*WER: \([0-9.]*\) %.*/\1/p' "$1" | head -n 1; }
 summary_uer() { sed -n 's/.*UER: \([0-9.]*\) %.*/\1/p' "$1" | head -n 1; }
 summary_xrt() { sed -n "s/.*sentences\/s, \([0-9.]*\) x-realtime.*/\1/p" "$1" | head -n 1; }
 
+inits=(pretrained scratch selftrained)
 for f in corpus/train.tsv labeled/train.tsv corpus/test.tsv lm/lm.arpa lm/lm.bin lm/lexicon.txt pretrain/checkpoint_last.pt \
-         finetune_pretrained/checkpoint_best.pt finetune_scratch/checkpoint_best.pt; do
+         finetune_pretrained/checkpoint_best.pt finetune_scratch/checkpoint_best.pt finetune_selftrained/checkpoint_best.pt \
+         pseudo/train.tsv pseudo/train.confidence.tsv selftrain/train.tsv; do
   [ -s "$workdir/$f" ] || fail "missing $workdir/$f"
 done
 
@@ -29,7 +32,7 @@ jsonl_columns "$workdir/pretrain/train.log.jsonl" train_inner num_updates loss a
   > "$plots/pretrain.dat"
 jsonl_columns "$workdir/pretrain/train.log.jsonl" valid num_updates valid_loss valid_accuracy \
   > "$plots/pretrain_valid.dat"
-for init in pretrained scratch; do
+for init in "${inits[@]}"; do
   jsonl_columns "$workdir/finetune_$init/train.log.jsonl" train_inner num_updates loss > "$plots/ft_$init.dat"
   jsonl_columns "$workdir/finetune_$init/train.log.jsonl" valid num_updates valid_wer > "$plots/ft_${init}_valid.dat"
 done
@@ -42,19 +45,36 @@ if command -v gnuplot > /dev/null; then
   gnuplot <<EOF
 set terminal pngcairo size 900,400 font ",10"
 set output "$plots/finetuning.png"
-set multiplot layout 1,2 title "CTC fine-tuning: pretrained vs random init"
+set multiplot layout 1,2 title "CTC fine-tuning: pretrained, random init, self-training"
 set title "CTC loss (bits per sentence)"
-plot "$plots/ft_pretrained.dat" using 1:2 with lines title "pretrained", "$plots/ft_scratch.dat" using 1:2 with lines title "from scratch"
+plot "$plots/ft_pretrained.dat" using 1:2 with lines title "pretrained", "$plots/ft_scratch.dat" using 1:2 with lines title "from scratch", "$plots/ft_selftrained.dat" using 1:2 with lines title "pretrained + self-training"
 set title "valid WER % (greedy)"
 set yrange [0:105]
-plot "$plots/ft_pretrained_valid.dat" using 1:2 with linespoints title "pretrained", "$plots/ft_scratch_valid.dat" using 1:2 with linespoints title "from scratch"
+plot "$plots/ft_pretrained_valid.dat" using 1:2 with linespoints title "pretrained", "$plots/ft_scratch_valid.dat" using 1:2 with linespoints title "from scratch", "$plots/ft_selftrained_valid.dat" using 1:2 with linespoints title "pretrained + self-training"
 unset multiplot
 EOF
 fi
 
-declare -A wer uer xrt
-for init in pretrained scratch; do
-  for decoder in viterbi lexicon; do
+# unseen_ids: "None-N" ids (w2v infer's) of the test rows spoken by a voice never heard in training.
+unseen_ids() {
+  awk -F'\t' 'FILENAME == ARGV[1] { held[$1] = ($2 == "test-only"); next }
+               FILENAME == ARGV[2] { if (FNR > 1 && held[$3]) unseen[$1] = 1; next }
+               FNR > 1 { id = $1; sub(/\.wav$/, "", id); sub(/.*\//, "", id); if (unseen[id]) print "None-" (FNR - 2) }' \
+    "$workdir/corpus/voices.txt" "$workdir/corpus/utterances.tsv" "$workdir/corpus/test.tsv"
+}
+unseen_ids > "$workdir/decode/unseen_ids.txt"
+# unseen_wer DIR: WER of DIR's test hypotheses on the unseen voice's rows only.
+unseen_wer() {
+  local keep=(awk 'NR == FNR { keep["(" $1 ")"] = 1; next } keep[$NF]' "$workdir/decode/unseen_ids.txt")
+  "${W2V:-w2v}" wer <("${keep[@]}" "$1/ref.word-checkpoint_best.pt-test.txt") \
+    <("${keep[@]}" "$1/hypo.word-checkpoint_best.pt-test.txt") | sed -n 's/^WER: \([0-9.]*\) %.*/\1/p'
+}
+
+declare -A wer uer xrt unseen
+for init in "${inits[@]}"; do
+  unseen[$init]=$(unseen_wer "$workdir/decode/${init}_tuned")
+  [ -n "${unseen[$init]}" ] || fail "no unseen-voice WER for $init"
+  for decoder in viterbi lexicon tuned; do
     s="$workdir/decode/${init}_$decoder/summary.txt"
     [ -s "$s" ] || fail "missing $s"
     wer[$init,$decoder]=$(summary_wer "$s")
@@ -72,26 +92,36 @@ minutes() { awk 'NR>1{s+=$2} END{printf "%.1f", s/16000/60}' "$1"; }
 train_min=$(minutes "$workdir/corpus/train.tsv")
 labeled_min=$(minutes "$workdir/labeled/train.tsv")
 labeled_utts=$(($(wc -l < "$workdir/labeled/train.tsv") - 1))
+pseudo_kept=$(($(wc -l < "$workdir/pseudo/train.tsv") - 1))
 
 {
-  echo "| $task corpus: ${train_min} min of training audio (pretraining), ${labeled_min} min labeled ($labeled_utts utterances, fine-tuning), $test_utts test utterances (held-out sentences; unseen voice in test) | greedy WER % | greedy UER % | 4-gram LM WER % | LM UER % | x-realtime (greedy) |"
-  echo "|---|---|---|---|---|---|"
-  for init in pretrained scratch; do
-    label="fine-tuned from the pretrained model"
-    [ "$init" = scratch ] && label="fine-tuned from random init (same labeled data, same updates)"
-    echo "| $label | ${wer[$init,viterbi]} | ${uer[$init,viterbi]} | ${wer[$init,lexicon]} | ${uer[$init,lexicon]} | ${xrt[$init,viterbi]} |"
+  echo "| $task corpus: ${train_min} min of training audio (pretraining), ${labeled_min} min labeled ($labeled_utts utterances, fine-tuning), $test_utts test utterances (held-out sentences; $(wc -l < "$workdir/decode/unseen_ids.txt") by the unseen voice) | greedy WER % | greedy UER % | 4-gram LM WER % (weight 2, word score -1) | LM WER %, tuned on valid | LM UER %, tuned | tuned LM WER % on the unseen voice | x-realtime (greedy) |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for init in "${inits[@]}"; do
+    case "$init" in
+      pretrained) label="fine-tuned from the pretrained model" ;;
+      scratch) label="fine-tuned from random init (same labeled data, same updates)" ;;
+      selftrained) label="self-training: fine-tuned from the pretrained model on the labeled + $pseudo_kept pseudo-labeled utterances" ;;
+    esac
+    echo "| $label | ${wer[$init,viterbi]} | ${uer[$init,viterbi]} | ${wer[$init,lexicon]} | ${wer[$init,tuned]} | ${uer[$init,tuned]} | ${unseen[$init]} | ${xrt[$init,viterbi]} |"
   done
+  echo
+  echo "Tuned LM weight / word score / silence weight (w2v tune on valid):"
+  for init in "${inits[@]}"; do echo "- $init: $(cat "$workdir/decode/tuned_$init.flags")"; done
+  echo "Pseudo-labels: $(tail -n 1 "$workdir/pseudo.log")"
   echo
   # Test utterances as the better LM-decoded model heard them: four of the unseen voice, four others.
   best_init=pretrained
-  awk -v a="${wer[scratch,lexicon]}" -v b="${wer[pretrained,lexicon]}" 'BEGIN{exit !(a < b)}' && best_init=scratch
-  echo "Test utterances decoded by the model fine-tuned from $best_init (reference / greedy / 4-gram LM):"
+  for init in "${inits[@]}"; do
+    awk -v a="${wer[$init,tuned]}" -v b="${wer[$best_init,tuned]}" 'BEGIN{exit !(a < b)}' && best_init=$init
+  done
+  echo "Test utterances decoded by finetune_$best_init (reference / greedy / 4-gram LM, tuned):"
   echo
   echo "| voice | reference | greedy | with LM |"
   echo "|---|---|---|---|"
   hyp() { sed 's/ (None-[0-9]*)$//' "$workdir/decode/${best_init}_$1/$2.word-checkpoint_best.pt-test.txt"; }
   tail -n +2 "$workdir/corpus/test.tsv" | sed 's/\.wav\t.*//; s/.*\///' |
-    paste - <(hyp viterbi ref) <(hyp viterbi hypo) <(hyp lexicon hypo) |
+    paste - <(hyp viterbi ref) <(hyp viterbi hypo) <(hyp tuned hypo) |
     awk -F'\t' 'NR == FNR { voice[$1] = $3; next } { print (voice[$1] ~ /test-only/ ? 0 : 1) "\t" voice[$1] "\t" $2 "\t" $3 "\t" $4 }' \
       <(awk -F'\t' 'NR == FNR { held[$1] = ($2 == "test-only"); next } FNR > 1 { print $1 "\t" $2 "\t" $3 (held[$3] ? " (test-only)" : "") }' \
           "$workdir/corpus/voices.txt" "$workdir/corpus/utterances.tsv") - |
@@ -123,5 +153,9 @@ if [ "$quick" = 1 ]; then
   done
   awk -v lm="${wer[pretrained,lexicon]}" -v g="${wer[pretrained,viterbi]}" 'BEGIN{exit !(lm <= g)}' \
     || fail "LM decoding (${wer[pretrained,lexicon]} % WER) is worse than greedy (${wer[pretrained,viterbi]} %)"
-  echo "report: quick run OK: every stage produced its files and numbers; both models fit their training utterances (UER < $max_train_uer %, >= 90 % non-empty); LM WER <= greedy WER"
+  selftrain_rows=$(($(wc -l < "$workdir/selftrain/train.tsv") - 1))
+  [ "$selftrain_rows" = $((labeled_utts + pseudo_kept)) ] \
+    || fail "selftrain/train.tsv has $selftrain_rows rows, expected $labeled_utts labeled + $pseudo_kept pseudo-labeled"
+  [ "$(wc -l < "$workdir/selftrain/train.ltr")" = "$selftrain_rows" ] || fail "selftrain/train.ltr is not aligned with train.tsv"
+  echo "report: quick run OK: every stage produced its files and numbers; both models fit their training utterances (UER < $max_train_uer %, >= 90 % non-empty); LM WER <= greedy WER; self-training split of $selftrain_rows rows"
 fi

@@ -5,8 +5,10 @@
 # Stages (each skipped when its outputs exist, so a second run resumes):
 #   corpus -> 4-gram LM + lexicon -> pretraining on all training audio -> CTC fine-tuning on a
 #   labeled subset (--labeled utterances; the paper's low-resource setting) from the pretrained
-#   model and, for comparison, from random init -> greedy and LM decoding of the test split
-#   (held-out sentences, incl. a voice never heard in training) -> plots -> results table.
+#   model and, for comparison, from random init -> LM weights tuned on valid -> self-training:
+#   the model + LM label the unlabeled rest, fine-tuning again on labeled + pseudo-labeled ->
+#   greedy and LM decoding of the test split (held-out sentences, incl. a voice never heard in
+#   training) -> plots -> results table.
 # --quick (what CI runs): a tiny corpus and a few hundred fine-tuning updates, under 5 minutes;
 # checks that every stage produced its files and numbers, that fine-tuning learned something
 # (greedy UER on the utterances it trained on, non-empty hypotheses) and that LM decoding is not
@@ -32,7 +34,7 @@ while [ $# -gt 0 ]; do
     --utterances) utterances="$2"; shift 2 ;;
     --labeled) labeled="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -49,6 +51,10 @@ export OMP_NUM_THREADS="$threads"
 
 task_overrides=()
 quick_overrides=()
+# The LM weights and word scores w2v tune tries on valid (grid), and the confidence a
+# pseudo-label needs to be trained on (docs/recipes.md: how they were chosen).
+tune_lm_weights=0:4:0.5; tune_word_scores=-2:6:1
+min_confidence=0.8
 # Stage sizes. Full digits run: ~17 min on 2 idle cores; quick: ~3 min. The labeled subset is
 # a fraction of the training audio that pretraining sees whole: 200 of the digits task's 850
 # training utterances are 5 minutes of speech, the paper's smallest (10-minute) split scaled to
@@ -116,6 +122,16 @@ if ! done_stage labeled; then
   mark_done labeled
 fi
 
+# The unlabeled rest of the training audio, which self-training labels with the model.
+unlabeled_dir="$workdir/unlabeled"
+if ! done_stage unlabeled; then
+  rm -rf "$unlabeled_dir"
+  mkdir -p "$unlabeled_dir"
+  { head -n 1 "$corpus/train.tsv"; tail -n +$((labeled + 2)) "$corpus/train.tsv"; } > "$unlabeled_dir/train.tsv"
+  ln -s "$corpus/dict.ltr.txt" "$unlabeled_dir/dict.ltr.txt"
+  mark_done unlabeled
+fi
+
 # Training runs data-parallel: one single-threaded worker process per core (up to 4), each
 # with a 120 000-sample (7.5 s) batch. On 2 cores this fine-tunes 1.3x faster than one process
 # with 2 intra-op threads and a 15 s batch (measured: 4.1 vs 3.1 updates/s): the small model's
@@ -142,43 +158,80 @@ if ! done_stage pretrain; then
   mark_done pretrain
 fi
 
-# W2V_FINETUNE_OVERRIDES="key=value ...": more overrides for both fine-tunings, e.g. the
+# W2V_FINETUNE_OVERRIDES="key=value ...": more overrides for every fine-tuning, e.g. the
 # training-time augmentation (task.augment_*, docs/training.md).
 read -ra ft_overrides <<< "${W2V_FINETUNE_OVERRIDES:-}"
+# finetune NAME DATA OVERRIDES...: CTC fine-tuning of the pretrained model (same config and
+# updates for every run, so that only what the arguments change differs).
+finetune() {
+  local name="$1" data="$2"
+  shift 2
+  train "finetune_$name" "$repo/configs/synth/finetune.yaml" "$data" \
+    model.w2v_path="$workdir/pretrain/checkpoint_last.pt" optimization.max_update="$ft_updates" \
+    dataset.validate_interval_updates="$ft_valid" ${quick_overrides[@]+"${quick_overrides[@]}"} \
+    ${ft_overrides[@]+"${ft_overrides[@]}"} "$@"
+}
 for init in pretrained scratch; do
   if ! done_stage "finetune_$init"; then
     extra=()
     # Same architecture, labels, updates and fine-tuning config; only the initial weights differ.
     [ "$init" = scratch ] && extra=(model.no_pretrained_weights=true)
     log "CTC fine-tuning from $init: $ft_updates updates on $labeled labeled utterances"
-    train "finetune_$init" "$repo/configs/synth/finetune.yaml" "$labeled_dir" \
-      model.w2v_path="$workdir/pretrain/checkpoint_last.pt" optimization.max_update="$ft_updates" \
-      dataset.validate_interval_updates="$ft_valid" ${quick_overrides[@]+"${quick_overrides[@]}"} "${extra[@]}" \
-      ${ft_overrides[@]+"${ft_overrides[@]}"}
+    finetune "$init" "$labeled_dir" ${extra[@]+"${extra[@]}"}
     mark_done "finetune_$init"
   fi
 done
 
-# decode INIT DECODER [SUBSET DATA]: w2v infer on the test split (or SUBSET of DATA); prints the
-# summary lines, keeps the files in decode/INIT_DECODER[_SUBSET].
+lexicon_args=(--lexicon "$lmdir/lexicon.txt" --lm "$lmdir/lm.bin" --beam 100)
+# tune MODEL: the LM weight and word score with the lowest WER on the valid split for
+# finetune_MODEL (w2v tune over stored emissions: the model runs once); the flags go to
+# decode/tuned_MODEL.flags.
+tune() {
+  local out="$workdir/decode/tuned_$1"
+  mkdir -p "$out"
+  "$w2v" infer "$corpus" --subset valid --path "$workdir/finetune_$1/checkpoint_best.pt" --threads "$threads" \
+    --dump-emissions "$out/valid.emissions" > /dev/null
+  "$w2v" tune "$out/valid.emissions" --data "$corpus" --subset valid "${lexicon_args[@]}" \
+    --lm-weight "$tune_lm_weights" --word-score "$tune_word_scores" --threads "$threads" -o "$out/tune.json" \
+    | tee "$out/tune.txt"
+  sed -n 's/^best: //p' "$out/tune.txt" > "$workdir/decode/tuned_$1.flags"
+  [ -s "$workdir/decode/tuned_$1.flags" ] || { echo "run.sh: w2v tune printed no 'best:' line" >&2; exit 1; }
+}
+tuned_flags() { cat "$workdir/decode/tuned_$1.flags"; }
+
+# decode INIT DECODER [SUBSET DATA]: w2v infer on the test split (or SUBSET of DATA) with
+# viterbi, lexicon (LM weight 2, word score -1: a common untuned start) or tuned (lexicon with
+# tune's values); prints the summary lines, keeps the files in decode/INIT_DECODER[_SUBSET].
+# The model runs once per split: viterbi stores the test emissions, the LM decoders read them.
 decode() {
   local init="$1" decoder="$2" subset="${3:-test}" data="${4:-$corpus}" out="$workdir/decode/$1_$2"
+  local emissions="$workdir/decode/${init}_test.emissions"
   [ "$subset" = test ] || out="${out}_$subset"
   mkdir -p "$out"
-  local args=(--decoder "$decoder" --threads "$threads")
-  if [ "$decoder" = lexicon ]; then
-    args+=(--lexicon "$lmdir/lexicon.txt" --lm "$lmdir/lm.bin" --beam 100 --lm-weight 2 --word-score -1)
-  fi
+  local args=(--threads "$threads")
+  case "$decoder" in
+    viterbi) args+=(--decoder viterbi); [ "$subset" = test ] && args+=(--dump-emissions "$emissions") ;;
+    lexicon) args+=(--load-emissions "$emissions" --decoder lexicon "${lexicon_args[@]}" --lm-weight 2 --word-score -1) ;;
+    tuned) read -ra flags < "$workdir/decode/tuned_$init.flags"
+           args+=(--load-emissions "$emissions" --decoder lexicon "${lexicon_args[@]}" "${flags[@]}") ;;
+  esac
   "$w2v" infer "$data" --subset "$subset" --path "$workdir/finetune_$init/checkpoint_best.pt" \
     --results-path "$out" "${args[@]}" | tee "$out/summary.txt"
 }
 
+# decode_all INIT: the test split with every decoder (tuning the LM first).
+decode_all() {
+  log "tuning the LM weight and word score of finetune_$1 on valid"
+  tune "$1"
+  for decoder in viterbi lexicon tuned; do
+    log "decoding test with finetune_$1, $decoder"
+    decode "$1" "$decoder"
+  done
+}
+
 if ! done_stage decode; then
   for init in pretrained scratch; do
-    for decoder in viterbi lexicon; do
-      log "decoding test with finetune_$init, $decoder"
-      decode "$init" "$decoder"
-    done
+    decode_all "$init"
     # The quick run's evidence of learning: greedy decoding of the utterances it trained on.
     if [ "$quick" = 1 ]; then
       log "decoding the labeled training utterances with finetune_$init, viterbi"
@@ -188,4 +241,42 @@ if ! done_stage decode; then
   mark_done decode
 fi
 
-"$repo/recipes/synth/report.sh" "$workdir" "$task" "$quick"
+# Self-training (Xu et al. 2021, the recipe of fairseq's wav2vec_vox_960h_pl): the fine-tuned
+# model, with the tuned LM, labels the unlabeled training audio; the pretrained model is then
+# fine-tuned again on the labeled and the confidently pseudo-labeled utterances together.
+pseudo_dir="$workdir/pseudo"
+if ! done_stage pseudo; then
+  log "pseudo-labeling the $(($(wc -l < "$unlabeled_dir/train.tsv") - 1)) unlabeled utterances with finetune_pretrained + LM"
+  read -ra flags < "$workdir/decode/tuned_pretrained.flags"
+  rm -rf "$pseudo_dir"
+  "$w2v" pseudo-label "$workdir/finetune_pretrained/checkpoint_best.pt" "$unlabeled_dir" --subset train \
+    -o "$pseudo_dir" --decoder lexicon "${lexicon_args[@]}" "${flags[@]}" --min-confidence "$min_confidence" \
+    --threads "$threads" | tee "$workdir/pseudo.log"
+  mark_done pseudo
+fi
+
+selftrain_dir="$workdir/selftrain"
+if ! done_stage selftrain_data; then
+  rm -rf "$selftrain_dir"
+  mkdir -p "$selftrain_dir"
+  # Both manifests share the corpus's root line.
+  { cat "$labeled_dir/train.tsv"; tail -n +2 "$pseudo_dir/train.tsv"; } > "$selftrain_dir/train.tsv"
+  for ext in ltr wrd; do cat "$labeled_dir/train.$ext" "$pseudo_dir/train.$ext" > "$selftrain_dir/train.$ext"; done
+  for f in valid.tsv valid.ltr valid.wrd test.tsv test.ltr test.wrd dict.ltr.txt; do
+    ln -s "$corpus/$f" "$selftrain_dir/$f"
+  done
+  mark_done selftrain_data
+fi
+
+if ! done_stage finetune_selftrained; then
+  log "CTC fine-tuning from pretrained on $(($(wc -l < "$selftrain_dir/train.tsv") - 1)) utterances ($labeled labeled + pseudo-labeled)"
+  finetune selftrained "$selftrain_dir"
+  mark_done finetune_selftrained
+fi
+
+if ! done_stage decode_selftrained; then
+  decode_all selftrained
+  mark_done decode_selftrained
+fi
+
+W2V="$w2v" "$repo/recipes/synth/report.sh" "$workdir" "$task" "$quick"
