@@ -94,13 +94,17 @@ void run_queries(const std::string& path, double seconds) {
   double sum = 0;
   const double begin = now(), begin_cpu = cpu();
   double elapsed = 0;
-  w2v::lm::State state = model->begin();
+  const w2v::lm::State sentence_start = model->begin();
+  w2v::lm::State states[2];  // alternating, as in ids() below
+  size_t k = 0;
   for (int pass = 0; elapsed < seconds; ++pass) {
+    const w2v::lm::State* context = &sentence_start;
     for (size_t i = 0; i < stream.size(); ++i) {
-      if (i % 20 == 0) state = model->begin();
-      auto r = model->score(state, stream[i]);
-      if (pass == 0) sum += r.log10_prob;  // the same for ARPA and binary models
-      state = r.next;
+      if (i % 20 == 0) context = &sentence_start;
+      w2v::lm::State* out = &states[k ^= 1];
+      const float p = model->score(*context, stream[i], out, nullptr);
+      if (pass == 0) sum += p;  // the same for ARPA and binary models
+      context = out;
     }
     lookups += stream.size();
     elapsed = now() - begin;
@@ -136,13 +140,16 @@ int ids(const std::string& model_path, const std::string& ids_path) {
   }
   const w2v::lm::WordIndex eos = model->eos_index();
   const w2v::lm::State begin = model->begin();
-  w2v::lm::State state = begin;
+  // Two states alternate, as kenlm_benchmark's do (lm/language_model.h says why).
+  w2v::lm::State states[2];
+  const w2v::lm::State* context = &begin;
   double sum = 0;
   const double begin_cpu = cpu();
+  size_t k = 0;
   for (w2v::lm::WordIndex w : stream) {
-    auto r = model->score(state, w);
-    sum += r.log10_prob;
-    state = w == eos ? begin : r.next;
+    w2v::lm::State* out = &states[k ^= 1];
+    sum += model->score(*context, w, out, nullptr);
+    context = w == eos ? &begin : out;
   }
   const double seconds = cpu() - begin_cpu;
   fmt::print("ids model={} queries={} load_cpu_seconds={:.3f} query_cpu_seconds={:.3f} queries_per_cpu_second={:.0f} "

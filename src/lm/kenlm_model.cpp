@@ -2,8 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "lm/kenlm_search.h"
+#include "lm/model_memory.h"
 #include "util/error.h"
 
 namespace w2v::lm {
@@ -73,21 +72,14 @@ bool sanity_matches(const uint8_t* p) {
 
 class Mapping {
  public:
+  // Read into huge-page memory, as kenlm_benchmark loads (load_method READ): its hash tables
+  // are probed at random, and 4 KiB pages made w2v's lookups TLB-bound.
   explicit Mapping(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0) throw file_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
-      ::close(fd);
-      throw file_error(path, 0, "cannot read the KenLM binary's size");
-    }
-    size_ = static_cast<uint64_t>(st.st_size);
-    void* map = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
-    ::close(fd);
-    if (map == MAP_FAILED) throw file_error(path, 0, std::string("cannot mmap: ") + std::strerror(errno));
-    data_ = static_cast<const uint8_t*>(map);
+    size_t size = 0;
+    data_ = static_cast<const uint8_t*>(read_model_file(path, &size));
+    size_ = size;
   }
-  ~Mapping() { ::munmap(const_cast<uint8_t*>(data_), size_); }
+  ~Mapping() { release_model_memory(const_cast<uint8_t*>(data_), size_); }
   Mapping(const Mapping&) = delete;
   Mapping& operator=(const Mapping&) = delete;
   const uint8_t* data() const { return data_; }
@@ -238,27 +230,29 @@ class KenlmModel final : public BackoffModel {
 
   // KenLM's FullScore: the longest match walking the context from the nearest word, stopping
   // where the n-gram cannot extend left; then the backoffs of the state's longer contexts.
-  ScoreResult score(const State& in, WordIndex word, int* ngram_length) const override {
+  using BackoffModel::score;
+  float score(const State& in, WordIndex word, State* out_state, int* ngram_length) const override {
     if (word >= search_.bound) word = 0;
-    ScoreResult result{0.0f, State()};
-    State& out = result.next;
-    float& prob = result.log10_prob;
+    State& out = *out_state;
+    float prob;
     typename Search::Node node;
     bool independent;
     search_.unigram(word, node, prob, out.backoff[0], independent);
     int length = 1, keep = has_extension(out.backoff[0]) ? 1 : 0;
     const int context = std::min<int>(in.length, order_ - 1);
+    typename Search::Prefetched fetched;
+    search_.prefetch(word, in.words.data(), independent ? 0 : context, order_, fetched);
     for (int j = 0; j < context && !independent; ++j) {
       if (j == order_ - 2) {
         float p;
-        if (search_.find_longest(in.words[j], node, p)) {
+        if (search_.find_longest(fetched, j, node, p)) {
           prob = p;
           length = order_;
         }
         break;
       }
       float p;
-      if (!search_.find_middle(j, in.words[j], node, p, out.backoff[j + 1], independent)) break;
+      if (!search_.find_middle(j, fetched, node, p, out.backoff[j + 1], independent)) break;
       prob = p;
       length = j + 2;
       if (has_extension(out.backoff[j + 1])) keep = j + 2;
@@ -267,9 +261,10 @@ class KenlmModel final : public BackoffModel {
     for (int j = length - 1; j < context; ++j) prob += in.backoff[j];
     if (ngram_length) *ngram_length = length;
     out.length = static_cast<uint8_t>(keep);
-    if (keep > 0) out.words[0] = word;
+    out.words[0] = keep > 0 ? word : kNoWord;
     for (int i = 1; i < keep; ++i) out.words[i] = in.words[i - 1];
-    return result;
+    for (int i = std::max(keep, 1); i < kMaxOrder - 1; ++i) out.words[i] = kNoWord;
+    return prob;
   }
 
  private:

@@ -68,8 +68,14 @@ struct ProbingTable {
   const uint8_t* base = nullptr;
   uint64_t buckets = 0;
   uint32_t stride = 0;
-  const uint8_t* find(uint64_t key) const {
-    uint64_t i = key % buckets;
+  const uint8_t* find(uint64_t key) const { return find_from(key, key % buckets); }
+  // Bucket of a key, and a prefetch of it (find_from(key, bucket) then finds it without waiting).
+  uint64_t prefetch(uint64_t key) const {
+    const uint64_t i = key % buckets;
+    __builtin_prefetch(base + i * stride);
+    return i;
+  }
+  const uint8_t* find_from(uint64_t key, uint64_t i) const {
     for (uint64_t probes = 0; probes < buckets; ++probes) {  // a full (corrupt) table ends too
       const uint8_t* entry = base + i * stride;
       const uint64_t got = load64(entry);
@@ -109,9 +115,22 @@ struct ProbingSearch {
     backoff = as_float(load32(w + 4));
     node = word;
   }
-  bool find_middle(int order_minus_2, WordIndex word, Node& node, float& prob, float& backoff, bool& independent) const {
-    node = combine_word_hash(node, word);
-    const uint8_t* e = middle[order_minus_2].find(node);
+  // Keys and buckets of the n-grams (word, context[0..i]) for i < n, all prefetched: the keys
+  // depend on the words only, so the lookups' cache misses overlap.
+  struct Prefetched {
+    uint64_t key[kMaxOrder], bucket[kMaxOrder];
+  };
+  void prefetch(WordIndex word, const WordIndex* context, int n, int order, Prefetched& p) const {
+    Node node = word;
+    for (int i = 0; i < n; ++i) {
+      node = combine_word_hash(node, context[i]);
+      p.key[i] = node;
+      p.bucket[i] = (i == order - 2 ? longest : middle[i]).prefetch(node);
+    }
+  }
+  bool find_middle(int order_minus_2, const Prefetched& p, Node& node, float& prob, float& backoff, bool& independent) const {
+    node = p.key[order_minus_2];
+    const uint8_t* e = middle[order_minus_2].find_from(node, p.bucket[order_minus_2]);
     if (!e) {
       independent = true;
       return false;
@@ -120,8 +139,8 @@ struct ProbingSearch {
     backoff = as_float(load32(e + 12));
     return true;
   }
-  bool find_longest(WordIndex word, const Node& node, float& prob) const {
-    const uint8_t* e = longest.find(combine_word_hash(node, word));
+  bool find_longest(const Prefetched& p, int order_minus_2, const Node&, float& prob) const {
+    const uint8_t* e = longest.find_from(p.key[order_minus_2], p.bucket[order_minus_2]);
     if (e) prob = as_float(load32(e + 8));
     return e != nullptr;
   }
@@ -240,7 +259,14 @@ struct TrieSearch {
     if (node.end > bigram_entries || node.begin > node.end) node.begin = node.end = 0;
     independent = node.begin == node.end;
   }
-  bool find_middle(int order_minus_2, WordIndex word, Node& node, float& prob, float& backoff, bool& independent) const {
+  // The trie's lookups depend on each other (a child range comes from its parent): nothing to
+  // prefetch; the context is kept for the finds.
+  struct Prefetched {
+    const WordIndex* context;
+  };
+  void prefetch(WordIndex, const WordIndex* context, int, int, Prefetched& p) const { p.context = context; }
+  bool find_middle(int order_minus_2, const Prefetched& p, Node& node, float& prob, float& backoff, bool& independent) const {
+    const WordIndex word = p.context[order_minus_2];
     const TrieLevel& level = middle[order_minus_2];
     uint64_t at;
     if (!level.find(word, node.begin, node.end, at)) {
@@ -252,7 +278,8 @@ struct TrieSearch {
     independent = node.begin == node.end;
     return true;
   }
-  bool find_longest(WordIndex word, const Node& node, float& prob) const {
+  bool find_longest(const Prefetched& p, int order_minus_2, const Node& node, float& prob) const {
+    const WordIndex word = p.context[order_minus_2];
     uint64_t at;
     if (!longest.find(word, node.begin, node.end, at)) return false;
     prob = longest.longest_prob(at);

@@ -1,10 +1,6 @@
 #include "lm/ngram_model.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
@@ -16,6 +12,7 @@
 
 #include "lm/arpa.h"
 #include "lm/kenlm_model.h"
+#include "lm/model_memory.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -93,7 +90,7 @@ struct NgramModel::VocabSlot {
 NgramModel::NgramModel() = default;
 
 NgramModel::~NgramModel() {
-  if (map_) ::munmap(map_, map_size_);
+  release_model_memory(map_, map_size_);
 }
 
 void NgramModel::attach(const char* base) {
@@ -150,36 +147,44 @@ State NgramModel::begin() const {
   return s;
 }
 
-ScoreResult NgramModel::score(const State& state, WordIndex word, int* ngram_length) const {
+float NgramModel::score(const State& state, WordIndex word, State* out, int* ngram_length) const {
   if (word >= header_->vocab_size) word = header_->unk;
   const Entry* unigram = &tables_[0][word];
-  ScoreResult result{unigram->prob, State()};
-  State& next = result.next;
+  float log10_prob = unigram->prob;
+  State& next = *out;
   next.backoff[0] = unigram->backoff;
   bool keeps[kMaxOrder];
   keeps[0] = unigram->key & 1;
   int matched = 0;  // context words of the longest listed n-gram
   const int order = static_cast<int>(header_->order);
   const int context = std::min<int>(state.length, order - 1);
+  // Every context length's key depends on the words only, so all buckets are prefetched first:
+  // their cache misses overlap instead of following one another (the lookups are memory-bound).
+  uint64_t keys[kMaxOrder];
   uint64_t key = seed(word);
   for (int j = 1; j <= context; ++j) {
     key = extend(key, state.words[j - 1]);
-    const Entry* e = find(j + 1, key);
+    keys[j] = key;
+    __builtin_prefetch(&tables_[j][key & (header_->buckets[j] - 1)]);
+  }
+  for (int j = 1; j <= context; ++j) {
+    const Entry* e = find(j + 1, keys[j]);
     if (!e) break;
-    result.log10_prob = e->prob;
+    log10_prob = e->prob;
     keeps[j] = e->key & 1;
     if (j < order - 1) next.backoff[j] = e->backoff;
     matched = j;
   }
   // Backoffs of the contexts longer than the match, from the state's cache.
-  for (int j = matched; j < context; ++j) result.log10_prob += state.backoff[j];
+  for (int j = matched; j < context; ++j) log10_prob += state.backoff[j];
   if (ngram_length) *ngram_length = matched + 1;
   int length = std::min(matched + 1, order - 1);
   while (length > 0 && !keeps[length - 1]) --length;
   next.length = static_cast<uint8_t>(length);
-  if (length > 0) next.words[0] = word;
+  next.words[0] = length > 0 ? word : kNoWord;
   for (int i = 1; i < length; ++i) next.words[i] = state.words[i - 1];
-  return result;
+  for (int i = std::max(length, 1); i < kMaxOrder - 1; ++i) next.words[i] = kNoWord;
+  return log10_prob;
 }
 
 bool NgramModel::lookup(const std::vector<WordIndex>& ngram, float* log10_prob, float* log10_backoff) const {
@@ -259,8 +264,9 @@ std::unique_ptr<NgramModel> NgramModel::from_arpa(const std::string& path) {
     h.strings_offset = offset;
     // Anonymous zero pages: a table sized by the header costs memory only where n-grams land,
     // so counts a file declares but does not contain cost address space, not RAM or time.
-    void* arena = ::mmap(nullptr, offset, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (arena == MAP_FAILED) throw file_error(path, 0, fmt::format("cannot allocate {} bytes for the model", offset));
+    // The header's counts are bounded by the file's length (ArpaReader), so huge pages touched
+    // here stay within a few times the file's size.
+    void* arena = model_memory(offset, path);
     m.map_ = arena;
     m.map_size_ = offset;
     char* base = static_cast<char*>(arena);
@@ -376,20 +382,11 @@ void NgramModel::validate_binary(const std::string& path, const Header& h, const
 
 std::unique_ptr<NgramModel> NgramModel::from_binary(const std::string& path) {
   std::unique_ptr<NgramModel> model(new NgramModel());
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw file_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
-  struct stat st {};
-  ::fstat(fd, &st);
-  const size_t size = static_cast<size_t>(st.st_size);
-  if (size < sizeof(Header)) {
-    ::close(fd);
-    throw file_error(path, 0, "not a w2v binary LM: file too small for the header");
-  }
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
-  ::close(fd);
-  if (map == MAP_FAILED) throw file_error(path, 0, std::string("cannot mmap: ") + std::strerror(errno));
+  size_t size = 0;
+  void* map = read_model_file(path, &size);  // huge-page memory: lm/model_memory.h
   model->map_ = map;
   model->map_size_ = size;
+  if (size < sizeof(Header)) throw file_error(path, 0, "not a w2v binary LM: file too small for the header");
   const auto* h = static_cast<const Header*>(map);
   if (std::memcmp(h->magic, kMagic, sizeof kMagic) != 0) throw file_error(path, 0, "not a w2v binary LM (bad magic)");
   if (h->endian != kEndianMarker)

@@ -1,5 +1,5 @@
 // Back-off n-gram model with KenLM's query semantics, loaded from ARPA (plain or .gz) or from
-// w2v's memory-mapped binary format (KenLM's own binaries: lm/kenlm_model.h). Both loaders produce the very same in-memory layout
+// w2v's binary format (read whole into huge-page memory, lm/model_memory.h) (KenLM's own binaries: lm/kenlm_model.h). Both loaders produce the very same in-memory layout
 // (probing hash tables keyed by 64-bit n-gram hashes, as KenLM's "probing" structure), so ARPA
 // and binary models score identically by construction.
 //
@@ -40,7 +40,7 @@ class NgramModel final : public BackoffModel {
   State null_context() const override { return State(); }
   WordIndex unk_index() const override;
   size_t vocab_size() const override;
-  ScoreResult score(const State& state, WordIndex word, int* ngram_length) const override;
+  float score(const State& in, WordIndex word, State* out, int* ngram_length) const override;
   WordIndex index(std::string_view word) const override;
   WordIndex bos_index() const override;
   WordIndex eos_index() const override;
