@@ -36,3 +36,20 @@ plot "$1" using 1:4 with lines notitle
 unset multiplot
 GNUPLOT
 }
+
+# voice_group_error CORPUS DECODE_DIR GROUP KIND: the error rate of a `w2v infer` test decoding
+# (DECODE_DIR/{ref,hypo}.KIND-*-test.txt) on the rows of one voice group: GROUP "unseen" (the
+# test-only voices of CORPUS/voices.txt) or "seen"; KIND "word" (WER) or "units" (UER). Scored
+# by `w2v wer` ($W2V, default w2v on PATH), as w2v infer scores the whole split.
+voice_group_error() {
+  local corpus="$1" dir="$2" group="$3" kind="$4"
+  local ids
+  ids=$(awk -F'\t' -v unseen=$([ "$group" = unseen ] && echo 1 || echo 0) '
+    FILENAME == ARGV[1] { held[$1] = ($2 == "test-only"); next }
+    FILENAME == ARGV[2] { if (FNR > 1) voice_held[$1] = held[$3]; next }
+    FNR > 1 { id = $1; sub(/\.wav$/, "", id); sub(/.*\//, "", id); if (voice_held[id] == unseen) print "(None-" (FNR - 2) ")" }' \
+    "$corpus/voices.txt" "$corpus/utterances.tsv" "$corpus/test.tsv")
+  local keep='NR == FNR { keep[$1] = 1; next } keep[$NF]'
+  "${W2V:-w2v}" wer <(awk "$keep" <(echo "$ids") "$dir"/ref."$kind"-*-test.txt) \
+    <(awk "$keep" <(echo "$ids") "$dir"/hypo."$kind"-*-test.txt) | sed -n 's/^WER: \([0-9.]*\) %.*/\1/p'
+}

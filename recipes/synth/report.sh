@@ -55,25 +55,11 @@ unset multiplot
 EOF
 fi
 
-# unseen_ids: "None-N" ids (w2v infer's) of the test rows spoken by a voice never heard in training.
-unseen_ids() {
-  awk -F'\t' 'FILENAME == ARGV[1] { held[$1] = ($2 == "test-only"); next }
-               FILENAME == ARGV[2] { if (FNR > 1 && held[$3]) unseen[$1] = 1; next }
-               FNR > 1 { id = $1; sub(/\.wav$/, "", id); sub(/.*\//, "", id); if (unseen[id]) print "None-" (FNR - 2) }' \
-    "$workdir/corpus/voices.txt" "$workdir/corpus/utterances.tsv" "$workdir/corpus/test.tsv"
-}
-unseen_ids > "$workdir/decode/unseen_ids.txt"
-# unseen_wer DIR: WER of DIR's test hypotheses on the unseen voice's rows only.
-unseen_wer() {
-  local keep=(awk 'NR == FNR { keep["(" $1 ")"] = 1; next } keep[$NF]' "$workdir/decode/unseen_ids.txt")
-  "${W2V:-w2v}" wer <("${keep[@]}" "$1/ref.word-checkpoint_best.pt-test.txt") \
-    <("${keep[@]}" "$1/hypo.word-checkpoint_best.pt-test.txt") | sed -n 's/^WER: \([0-9.]*\) %.*/\1/p'
-}
-
-declare -A wer uer xrt unseen
+declare -A wer uer xrt seen unseen
 for init in "${inits[@]}"; do
-  unseen[$init]=$(unseen_wer "$workdir/decode/${init}_tuned")
-  [ -n "${unseen[$init]}" ] || fail "no unseen-voice WER for $init"
+  seen[$init]=$(voice_group_error "$workdir/corpus" "$workdir/decode/${init}_tuned" seen word)
+  unseen[$init]=$(voice_group_error "$workdir/corpus" "$workdir/decode/${init}_tuned" unseen word)
+  [ -n "${seen[$init]}" ] && [ -n "${unseen[$init]}" ] || fail "no per-voice WER for $init"
   for decoder in viterbi lexicon tuned; do
     s="$workdir/decode/${init}_$decoder/summary.txt"
     [ -s "$s" ] || fail "missing $s"
@@ -95,7 +81,7 @@ labeled_utts=$(($(wc -l < "$workdir/labeled/train.tsv") - 1))
 pseudo_kept=$(($(wc -l < "$workdir/pseudo/train.tsv") - 1))
 
 {
-  echo "| $task corpus: ${train_min} min of training audio (pretraining), ${labeled_min} min labeled ($labeled_utts utterances, fine-tuning), $test_utts test utterances (held-out sentences; $(wc -l < "$workdir/decode/unseen_ids.txt") by the unseen voice) | greedy WER % | greedy UER % | 4-gram LM WER % (weight 2, word score -1) | LM WER %, tuned on valid | LM UER %, tuned | tuned LM WER % on the unseen voice | x-realtime (greedy) |"
+  echo "| $task corpus: ${train_min} min of training audio (pretraining), ${labeled_min} min labeled ($labeled_utts utterances, fine-tuning), $test_utts test utterances (held-out sentences; unseen voice in test) | greedy WER % | greedy UER % | 4-gram LM WER % (weight 2, word score -1) | LM WER %, tuned on valid | LM UER %, tuned | tuned LM WER % seen voices / unseen voice | x-realtime (greedy) |"
   echo "|---|---|---|---|---|---|---|---|"
   for init in "${inits[@]}"; do
     case "$init" in
@@ -103,7 +89,7 @@ pseudo_kept=$(($(wc -l < "$workdir/pseudo/train.tsv") - 1))
       scratch) label="fine-tuned from random init (same labeled data, same updates)" ;;
       selftrained) label="self-training: fine-tuned from the pretrained model on the labeled + $pseudo_kept pseudo-labeled utterances" ;;
     esac
-    echo "| $label | ${wer[$init,viterbi]} | ${uer[$init,viterbi]} | ${wer[$init,lexicon]} | ${wer[$init,tuned]} | ${uer[$init,tuned]} | ${unseen[$init]} | ${xrt[$init,viterbi]} |"
+    echo "| $label | ${wer[$init,viterbi]} | ${uer[$init,viterbi]} | ${wer[$init,lexicon]} | ${wer[$init,tuned]} | ${uer[$init,tuned]} | ${seen[$init]} / ${unseen[$init]} | ${xrt[$init,viterbi]} |"
   done
   echo
   echo "Tuned LM weight / word score / silence weight (w2v tune on valid):"
