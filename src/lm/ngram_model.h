@@ -1,5 +1,5 @@
 // Back-off n-gram model with KenLM's query semantics, loaded from ARPA (plain or .gz) or from
-// w2v's binary format (read whole into huge-page memory, lm/model_memory.h) (KenLM's own binaries: lm/kenlm_model.h). Both loaders produce the very same in-memory layout
+// w2v's binary format (read whole into huge-page memory: lm/model_memory.h); KenLM's own binaries: lm/kenlm_model.h. Both loaders produce the very same in-memory layout
 // (probing hash tables keyed by 64-bit n-gram hashes, as KenLM's "probing" structure), so ARPA
 // and binary models score identically by construction.
 //
