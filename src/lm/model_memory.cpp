@@ -36,7 +36,9 @@ void* model_memory(size_t bytes, const std::string& path) {
   const size_t tail = start + span - (aligned + size);
   if (tail > 0) ::munmap(reinterpret_cast<void*>(aligned + size), tail);
   void* p = reinterpret_cast<void*>(aligned);
-  ::madvise(p, size, MADV_HUGEPAGE);  // advice only: without THP the 4 KiB pages still work
+  // Advice only (without THP the 4 KiB pages still work); not for small models, where a huge
+  // page would only cost its zeroing (the fuzzers load thousands of tiny files).
+  if (bytes >= kHugePage) ::madvise(p, size, MADV_HUGEPAGE);
   return p;
 }
 
