@@ -88,7 +88,7 @@ W2V_COMMAND("lm", "n-gram language models: build (modified Kneser-Ney, like lmpl
               auto binary_out = std::make_shared<std::string>();
               auto format = std::make_shared<std::string>("kenlm");
               CLI::App* compile = sub.add_subcommand(
-                  "compile", "convert an ARPA model to a memory-mapped binary (KenLM's probing format by default)");
+                  "compile", "convert an ARPA model to a binary that loads without parsing (KenLM's probing format by default)");
               compile->add_option("arpa", *model_path, "ARPA or ARPA.gz")->required();
               compile->add_option("-o,--output", *binary_out, "output binary model")->required();
               compile->add_option("--format", *format,
