@@ -53,7 +53,7 @@ task_overrides=()
 quick_overrides=()
 # The LM weights and word scores w2v tune tries on valid (grid), and the confidence a
 # pseudo-label needs to be trained on (docs/recipes.md: how they were chosen).
-tune_lm_weights=0:4:0.5; tune_word_scores=-2:6:1
+tune_lm_weights=0:6:0.5; tune_word_scores=-3:6:1
 min_confidence=0.8
 # Stage sizes. Full digits run: ~17 min on 2 idle cores; quick: ~3 min. The labeled subset is
 # a fraction of the training audio that pretraining sees whole: 200 of the digits task's 850
