@@ -1,4 +1,4 @@
-// fuzz-sources: src/lm/arpa.cpp src/lm/text_file.cpp src/lm/ngram_model.cpp src/lm/kenlm_model.cpp
+// fuzz-sources: src/lm/arpa.cpp src/lm/text_file.cpp src/lm/ngram_model.cpp src/lm/kenlm_model.cpp src/lm/model_memory.cpp
 // fuzz-sources: src/util/error.cpp src/util/fs.cpp
 // fuzz-libs: -lz -lfmt
 // fuzz-options: -max_len=65536
