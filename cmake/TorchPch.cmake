@@ -56,7 +56,15 @@ function(w2v_use_torch_pch target)
     _w2v_reaches_torch(${path} uses_torch)
     if(NOT uses_torch)
       set_source_files_properties(${path} TARGET_DIRECTORY ${target}
-                                  PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+                                  PROPERTIES SKIP_PRECOMPILE_HEADERS ON SKIP_UNITY_BUILD_INCLUSION ON)
     endif()
   endforeach()
+  # The header's fixed cost (GCC instantiates and emits code for much of torch/torch.h in every
+  # source that includes it) is paid once per batch instead of once per source.
+  if(W2V_UNITY_BUILD)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE ${W2V_UNITY_BATCH_SIZE})
+    # A test fixture in an anonymous namespace is fine in its own source; included into a batch
+    # GCC takes that source for a header and warns about every TEST_F deriving from it.
+    target_compile_options(${target} PRIVATE -Wno-subobject-linkage)
+  endif()
 endfunction()

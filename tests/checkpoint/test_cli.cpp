@@ -6,22 +6,16 @@
 
 #include "checkpoint/helpers.h"
 #include "checkpoint/model_io.h"
+#include "checkpoint/same_tensors.h"
 #include "checkpoint/state_dict.h"
 
 namespace w2v::ckpt {
 namespace {
 
+using testing::expect_same_tensors;
 using testing::oracle_fixtures;
 using testing::run_w2v;
 using testing::scratch_dir;
-
-void expect_same_tensors(const LoadedModel& a, const LoadedModel& b) {
-  Value sa = state_dict(a.module()), sb = state_dict(b.module());
-  ASSERT_EQ(sa.as_dict().items.size(), sb.as_dict().items.size());
-  for (size_t i = 0; i < sa.as_dict().items.size(); ++i)
-    EXPECT_TRUE(torch::equal(sa.as_dict().items[i].second.as_tensor(), sb.as_dict().items[i].second.as_tensor()))
-        << sa.as_dict().items[i].first.as_string();
-}
 
 TEST(Cli, ImportThenExportRoundTrips) {
   const std::string models = oracle_fixtures("ckpt_models.py");

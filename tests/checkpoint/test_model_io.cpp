@@ -10,6 +10,7 @@
 #include "checkpoint/helpers.h"
 #include "checkpoint/huggingface.h"
 #include "checkpoint/model_io.h"
+#include "checkpoint/same_tensors.h"
 #include "checkpoint/state_dict.h"
 #include "checkpoint/torch_file.h"
 #include "util/error.h"
@@ -17,6 +18,7 @@
 namespace w2v::ckpt {
 namespace {
 
+using testing::expect_same_tensors;
 using testing::run_oracle;
 using testing::scratch_dir;
 
@@ -40,16 +42,6 @@ void expect_parity(const LoadedModel& m, const std::string& name) {
   double err = (got - want).abs().max().item<double>();
   EXPECT_LE(err, 1e-4) << name;
   if (m.kind == ModelKind::kCtc) EXPECT_EQ(m.ctc->vocab_size(), expected.get("vocab").as_int());
-}
-
-void expect_same_tensors(const LoadedModel& a, const LoadedModel& b) {
-  Value sa = state_dict(a.module()), sb = state_dict(b.module());
-  ASSERT_EQ(sa.as_dict().items.size(), sb.as_dict().items.size());
-  for (size_t i = 0; i < sa.as_dict().items.size(); ++i) {
-    EXPECT_EQ(sa.as_dict().items[i].first.as_string(), sb.as_dict().items[i].first.as_string());
-    EXPECT_TRUE(torch::equal(sa.as_dict().items[i].second.as_tensor(), sb.as_dict().items[i].second.as_tensor()))
-        << sa.as_dict().items[i].first.as_string();
-  }
 }
 
 std::string error_of(const std::function<void()>& f) {

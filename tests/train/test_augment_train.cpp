@@ -19,7 +19,7 @@ w2v::train::TrainSettings settings(const std::vector<std::string>& overrides) {
   return w2v::train::read_train_settings(Config::load(kPretrainConfig, o));
 }
 
-std::string error_of(const std::vector<std::string>& overrides) {
+std::string settings_error(const std::vector<std::string>& overrides) {
   try {
     settings(overrides);
   } catch (const w2v::Error& e) {
@@ -69,7 +69,7 @@ TEST(AugmentConfig, BadValuesAreOneLineNamingTheKey) {
       {"task.augment_noise=0.5", "task.augment_noise", "unknown key"},
   };
   for (const auto& c : cases) {
-    const std::string e = error_of({c.override_});
+    const std::string e = settings_error({c.override_});
     EXPECT_NE(e.find(c.key), std::string::npos) << c.override_ << ": " << e;
     EXPECT_NE(e.find(c.says), std::string::npos) << c.override_ << ": " << e;
     EXPECT_EQ(e.find('\n'), std::string::npos) << e;

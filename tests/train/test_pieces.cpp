@@ -16,7 +16,10 @@
 #include "train/oracle.h"
 #include "util/error.h"
 
-using namespace w2v::train;
+// Inside the namespace rather than `using namespace` at file scope, which would leak into the
+// other tests compiled with it in one unity batch.
+namespace w2v::train {
+
 using nlohmann::json;
 using w2v::test::decode;
 using w2v::test::encode;
@@ -348,3 +351,5 @@ TEST(LrScheduler, TriStageFromBase100hConfig) {
                                        {"lr_scheduler.phase_ratio=[0.1,0.4,0.4]"});
   EXPECT_THROW(make_lr_scheduler(bad), w2v::Error);
 }
+
+}  // namespace w2v::train
