@@ -79,11 +79,14 @@ std::vector<std::string> two_ranks(std::vector<std::string> o, const std::vector
 }
 
 // The single-process reference: update_freq 2, 3 updates (2 batches each), on the same corpus
-// as make_corpus(name, 8) makes for every test.
+// as make_corpus(name, 8) makes for every test. Its folder is named after the running test:
+// ctest runs tests in parallel processes, and one shared folder was removed by one test while
+// another trained in it.
 const std::vector<json>& reference() {
   static std::vector<json> lines;
   if (lines.empty()) {
-    const std::string data = make_corpus("mn_single", 8);
+    const std::string data =
+        make_corpus(std::string("mn_single_") + ::testing::UnitTest::GetInstance()->current_test_info()->name(), 8);
     auto o = pretrain_overrides(data, data + "/single", 3);
     o.push_back("optimization.update_freq=[2]");
     Child c = start_child(train_argv({}, {}, o), data + "/single.out", data + "/single.err");
