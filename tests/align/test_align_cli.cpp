@@ -2,6 +2,8 @@
 // tools/oracle/ckpt_models.py: its letters' frames equal the oracle's alignment of the
 // model's own logits (`w2v extract --logits`); the formats, the manifest mode and the errors
 // (unknown letters, a transcript longer than the audio, a missing transcript file).
+#include <unistd.h>
+
 #include <cstdint>
 
 #include "align_test_util.h"
@@ -30,8 +32,11 @@ void write_wav(const fs::path& path, int samples, unsigned seed) {
 
 class AlignCli : public ::testing::Test {
  protected:
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
   static void SetUpTestSuite() {
-    dir_ = fs::path(::testing::TempDir()) / "align_cli";
+    // One folder per process: ctest runs this suite's tests in parallel processes, and a shared
+    // folder was removed by one test's setup while another wrote into it.
+    dir_ = fs::path(::testing::TempDir()) / ("align_cli_" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     std::string out;
