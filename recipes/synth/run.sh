@@ -197,7 +197,6 @@ tune() {
   sed -n 's/^best: //p' "$out/tune.txt" > "$workdir/decode/tuned_$1.flags"
   [ -s "$workdir/decode/tuned_$1.flags" ] || { echo "run.sh: w2v tune printed no 'best:' line" >&2; exit 1; }
 }
-tuned_flags() { cat "$workdir/decode/tuned_$1.flags"; }
 
 # decode INIT DECODER [SUBSET DATA]: w2v infer on the test split (or SUBSET of DATA) with
 # viterbi, lexicon (LM weight 2, word score -1: a common untuned start) or tuned (lexicon with
