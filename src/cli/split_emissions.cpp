@@ -22,12 +22,6 @@ namespace {
 // a 32-output fairseq model); DATA_DIR's dict.{labels}.txt is needed only when the model has
 // none (or for stored emissions), and must then list the same units in the same order - a
 // reordered dictionary would silently map outputs to the wrong letters.
-std::vector<std::string> symbols_of(const data::Dictionary& d) {
-  std::vector<std::string> s;
-  for (int64_t i = 0; i < d.size(); ++i) s.push_back(d.symbol(i));
-  return s;
-}
-
 void check_same_units(const std::vector<std::string>& model, const std::vector<std::string>& dict,
                       const std::string& model_path, const std::string& dict_path) {
   if (model == dict) return;
@@ -85,10 +79,10 @@ SplitEmissions::SplitEmissions(const EmissionSource& source, const std::string& 
       model_ = std::make_unique<decode::AcousticModel>(source.path, dict_path, precision);
     }
     symbols_ = model_->symbols();
-    if (have_dict) check_same_units(symbols_, symbols_of(data::Dictionary::load(dict_path)), source.path, dict_path);
+    if (have_dict) check_same_units(symbols_, data::Dictionary::load(dict_path).symbols(), source.path, dict_path);
   } else {
     if (!have_dict) throw file_error(dict_path, 0, "stored emissions need the dictionary of the model that made them");
-    symbols_ = symbols_of(data::Dictionary::load(dict_path));
+    symbols_ = data::Dictionary::load(dict_path).symbols();
   }
 }
 

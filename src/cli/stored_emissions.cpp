@@ -13,10 +13,7 @@
 namespace w2v::cli {
 
 std::vector<std::string> dictionary_symbols(const std::string& dict_path) {
-  const auto dict = data::Dictionary::load(dict_path);
-  std::vector<std::string> symbols;
-  for (int64_t i = 0; i < dict.size(); ++i) symbols.push_back(dict.symbol(i));
-  return symbols;
+  return data::Dictionary::load(dict_path).symbols();
 }
 
 std::vector<decode::Emissions> checked_views(const std::vector<decode::NamedEmissions>& utterances, int vocab,

@@ -29,6 +29,7 @@ class Dictionary {
   const std::string& symbol(int64_t index) const;
   int64_t count(int64_t index) const;
   int64_t size() const { return static_cast<int64_t>(symbols_.size()); }
+  const std::vector<std::string>& symbols() const { return symbols_; }  // by index, specials first
 
   std::vector<int64_t> encode(const std::string& line) const;
   // Symbols joined by spaces (specials included as their names).

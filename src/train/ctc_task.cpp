@@ -34,7 +34,7 @@ class CtcTask : public Task {
     if (spec.kenlm_model.empty()) return;  // fairseq: no LM, wer = raw_wer
     if (!make_lm_decoder)
       throw key_error("criterion.wer_kenlm_model", "needs an LM decoder, which this Trainer was not given (w2v train gives one)");
-    for (int64_t i = 0; i < dictionary_.size(); ++i) spec.symbols.push_back(dictionary_.symbol(i));
+    spec.symbols = dictionary_.symbols();
     lm_decoder_ = make_lm_decoder(spec);
   }
 

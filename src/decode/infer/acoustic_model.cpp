@@ -19,7 +19,7 @@ AcousticModel::AcousticModel(const std::string& checkpoint, const std::string& d
     throw file_error(checkpoint, 0, "expected a fine-tuned CTC model (wav2vec_ctc), got a pre-training model");
   if (!loaded_.dictionary)
     throw file_error(checkpoint, 0, "no output dictionary stored with the model; pass the dict.ltr.txt it was trained with");
-  for (int64_t i = 0; i < loaded_.dictionary->size(); ++i) symbols_.push_back(loaded_.dictionary->symbol(i));
+  symbols_ = loaded_.dictionary->symbols();
   loaded_.ctc->eval();
   loaded_.ctc->prepare(precision);
   // Stride and receptive field from the model's own conv stack (conv_feature_layers may vary).
