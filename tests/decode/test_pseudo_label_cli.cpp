@@ -4,6 +4,7 @@
 // the report line counts, and bad input is one error line.
 #include <fmt/core.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "common/run_command.h"
 
@@ -91,8 +92,10 @@ std::vector<Row> read_confidences(const fs::path& file) {
 
 class PseudoLabelCli : public ::testing::Test {
  protected:
+  // A folder per process: ctest runs this suite's tests in parallel processes.
+  void TearDown() override { fs::remove_all(dir_); }
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) / "pseudo_label_cli";
+    dir_ = fs::path(::testing::TempDir()) / ("pseudo_label_cli_" + std::to_string(getpid()));
     fs::remove_all(dir_);
     data_ = dir_ / "data";
     fs::create_directories(data_);

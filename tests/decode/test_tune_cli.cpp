@@ -4,6 +4,7 @@
 // agree with `w2v infer` at the same weights, and come out the same from either kind of
 // references and in the JSON; bad input fails with one line.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -67,8 +68,10 @@ std::vector<Row> table_of(const std::string& out, std::string* best) {
 
 class TuneCli : public ::testing::Test {
  protected:
+  // A folder per process: ctest runs this suite's tests in parallel processes.
+  void TearDown() override { fs::remove_all(dir_); }
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) / "tune_cli";
+    dir_ = fs::path(::testing::TempDir()) / ("tune_cli_" + std::to_string(getpid()));
     fs::create_directories(dir_);
     std::ofstream(dir_ / "dict.ltr.txt") << "| 10\nA 5\nC 4\nT 3\nD 2\nO 2\nG 1\n";
     std::ofstream(dir_ / "valid.tsv") << "/nonexistent\na.wav\t16000\nb.wav\t16000\nc.wav\t16000\n";
