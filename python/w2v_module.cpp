@@ -11,6 +11,7 @@
 
 #include "align/formats.h"
 #include "audio/audio.h"
+#include "decode/hotwords.h"
 #include "recognizer/recognizer.h"
 #include "serve/response_format.h"
 #include "util/error.h"
@@ -70,11 +71,13 @@ std::vector<float> samples_of(const py::array& a) {
 std::unique_ptr<w2v::Recognizer> make(const std::string& path, std::optional<std::string> lm,
                                       std::optional<std::string> lexicon, std::optional<std::string> decoder,
                                       std::optional<std::string> dict, int threads, std::optional<double> lm_weight,
-                                      std::optional<double> word_score, std::optional<int> beam) {
+                                      std::optional<double> word_score, std::optional<int> beam,
+                                      const std::string& precision, const std::vector<std::string>& hotwords) {
   w2v::RecognizerOptions o;
   o.model = path;
   o.dict = dict.value_or("");
   o.threads = threads;
+  o.precision = precision;
   auto& d = o.decoding;
   d.lm = lm.value_or("");
   d.lexicon = lexicon.value_or("");
@@ -82,6 +85,10 @@ std::unique_ptr<w2v::Recognizer> make(const std::string& path, std::optional<std
   if (lm_weight) d.beam.lm_weight = *lm_weight;
   if (word_score) d.beam.word_score = *word_score;
   if (beam) d.beam.beam = *beam;
+  // Each entry is one line of a --hotwords file ("WORD [WORD ...] [BOOST]"), parsed as the CLI does.
+  std::string hotword_lines;
+  for (const auto& line : hotwords) hotword_lines += line + "\n";
+  d.beam.hotwords = w2v::decode::parse_hotwords(hotword_lines, "hotwords", w2v::decode::kDefaultHotwordBoost);
   py::gil_scoped_release release;
   return std::make_unique<w2v::Recognizer>(o);
 }
@@ -104,9 +111,12 @@ PYBIND11_MODULE(w2v, m) {
       .def(py::init(&make), py::arg("path"), py::arg("lm") = py::none(), py::arg("lexicon") = py::none(),
            py::arg("decoder") = py::none(), py::arg("dict") = py::none(), py::arg("threads") = 1,
            py::arg("lm_weight") = py::none(), py::arg("word_score") = py::none(), py::arg("beam") = py::none(),
+           py::arg("precision") = "fp32", py::arg("hotwords") = std::vector<std::string>{},
            "path: fine-tuned CTC model (w2v/fairseq .pt or HuggingFace directory); lm: n-gram LM (ARPA or w2v "
            "binary); lexicon: WORD spelling file; decoder: viterbi | lexicon | lexicon-free (default: from lm and "
-           "lexicon); threads: LibTorch threads (process-wide, 0 = all cores); other knobs as `w2v transcribe`.")
+           "lexicon); threads: LibTorch threads (process-wide, 0 = all cores); precision: fp32 | bf16 | int8; "
+           "hotwords: phrases the beam search favours, each 'WORD [WORD ...] [BOOST]' as a line of a --hotwords "
+           "file; other knobs as `w2v transcribe`.")
       .def(
           "transcribe",
           [](const w2v::Recognizer& r, const py::array& audio, int sample_rate) {

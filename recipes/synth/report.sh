@@ -19,10 +19,14 @@ summary_wer() { sed -n 's/.*WER: \([0-9.]*\) %.*/\1/p' "$1" | head -n 1; }
 summary_uer() { sed -n 's/.*UER: \([0-9.]*\) %.*/\1/p' "$1" | head -n 1; }
 summary_xrt() { sed -n "s/.*sentences\/s, \([0-9.]*\) x-realtime.*/\1/p" "$1" | head -n 1; }
 
-inits=(pretrained scratch selftrained)
+# The random-init comparison is there when the run made it (run.sh --compare-scratch or --quick).
+inits=(pretrained)
+if [ "$quick" = 1 ] || [ -f "$workdir/.done.decode_scratch" ]; then inits+=(scratch); fi
+inits+=(selftrained)
+models=()
+for init in "${inits[@]}"; do models+=("finetune_$init/checkpoint_best.pt"); done
 for f in corpus/train.tsv labeled/train.tsv corpus/test.tsv lm/lm.arpa lm/lm.bin lm/lexicon.txt pretrain/checkpoint_last.pt \
-         finetune_pretrained/checkpoint_best.pt finetune_scratch/checkpoint_best.pt finetune_selftrained/checkpoint_best.pt \
-         pseudo/train.tsv pseudo/train.confidence.tsv selftrain/train.tsv; do
+         "${models[@]}" pseudo/train.tsv pseudo/train.confidence.tsv selftrain/train.tsv; do
   [ -s "$workdir/$f" ] || fail "missing $workdir/$f"
 done
 
@@ -42,15 +46,26 @@ done
 if command -v gnuplot > /dev/null; then
   plot_pretraining "$plots/pretrain.dat" "$plots/pretrain_valid.dat" "wav2vec 2.0 pretraining ($task corpus)" \
     "$plots/pretraining.png"
+  # One curve per fine-tuned model: "FILE" using 1:2 with STYLE title "TITLE", ...
+  curves() {
+    local suffix="$1" style="$2" init sep=""
+    for init in "${inits[@]}"; do
+      case "$init" in
+        pretrained) title="pretrained" ;; scratch) title="from scratch" ;; selftrained) title="pretrained + self-training" ;;
+      esac
+      printf '%s"%s" using 1:2 with %s title "%s"' "$sep" "$plots/ft_$init$suffix.dat" "$style" "$title"
+      sep=", "
+    done
+  }
   gnuplot <<EOF
 set terminal pngcairo size 900,400 font ",10"
 set output "$plots/finetuning.png"
-set multiplot layout 1,2 title "CTC fine-tuning: pretrained, random init, self-training"
+set multiplot layout 1,2 title "CTC fine-tuning"
 set title "CTC loss (bits per sentence)"
-plot "$plots/ft_pretrained.dat" using 1:2 with lines title "pretrained", "$plots/ft_scratch.dat" using 1:2 with lines title "from scratch", "$plots/ft_selftrained.dat" using 1:2 with lines title "pretrained + self-training"
+plot $(curves "" lines)
 set title "valid WER % (greedy)"
 set yrange [0:105]
-plot "$plots/ft_pretrained_valid.dat" using 1:2 with linespoints title "pretrained", "$plots/ft_scratch_valid.dat" using 1:2 with linespoints title "from scratch", "$plots/ft_selftrained_valid.dat" using 1:2 with linespoints title "pretrained + self-training"
+plot $(curves _valid linespoints)
 unset multiplot
 EOF
 fi

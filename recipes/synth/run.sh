@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The main job: the whole wav2vec 2.0 pipeline on a corpus this machine synthesizes itself.
 #   recipes/synth/run.sh [--workdir DIR] [--quick] [--task digits|english] [--hours H]
-#                        [--utterances N] [--labeled N] [--threads N]
+#                        [--utterances N] [--labeled N] [--threads N] [--compare-scratch]
 # Stages (each skipped when its outputs exist, so a second run resumes):
 #   corpus -> 4-gram LM + lexicon -> pretraining on all training audio -> CTC fine-tuning on a
 #   labeled subset (--labeled utterances; the paper's low-resource setting) from the pretrained
-#   model and, for comparison, from random init -> LM weights tuned on valid -> self-training:
+#   model (and with --compare-scratch, or --quick, also from random init: what pretraining buys,
+#   about 6 more minutes) -> LM weights tuned on valid -> self-training:
 #   the model + LM label the unlabeled rest, fine-tuning again on labeled + pseudo-labeled ->
 #   greedy and LM decoding of the test split (held-out sentences, incl. a voice never heard in
 #   training) -> plots -> results table.
@@ -25,6 +26,7 @@ hours=""
 utterances=""
 labeled=""
 threads=$(nproc)
+compare_scratch=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --workdir) workdir="$2"; shift 2 ;;
@@ -34,7 +36,8 @@ while [ $# -gt 0 ]; do
     --utterances) utterances="$2"; shift 2 ;;
     --labeled) labeled="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --compare-scratch) compare_scratch=1; shift ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -55,7 +58,8 @@ quick_overrides=()
 # pseudo-label needs to be trained on (docs/recipes.md: how they were chosen).
 tune_lm_weights=0:6:0.5; tune_word_scores=-3:6:1
 min_confidence=0.8
-# Stage sizes. Full digits run: ~17 min on 2 idle cores; quick: ~3 min. The labeled subset is
+# Stage sizes. Full digits run: 21 min on 2 idle cores, 26.5 with --compare-scratch (docs/recipes.md
+# has each stage's time); quick: ~3 min. The labeled subset is
 # a fraction of the training audio that pretraining sees whole: 200 of the digits task's 850
 # training utterances are 5 minutes of speech, the paper's smallest (10-minute) split scaled to
 # the corpus. With all 850 labeled, random init catches up with these few minutes of
@@ -83,9 +87,14 @@ else
   pt_updates=2000; ft_updates=1500; ft_valid=250; lm_order=4
 fi
 
+# The fine-tuned models compared on test besides the self-trained one.
+inits=(pretrained)
+if [ "$compare_scratch" = 1 ] || [ "$quick" = 1 ]; then inits+=(scratch); fi
+
 [[ "$labeled" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --labeled must be a positive number of utterances" >&2; exit 2; }
 
-log() { printf '\n== %s ==\n' "$*" >&2; }
+# Each stage's header carries the wall time since the start, so a run's log shows where the time went.
+log() { printf '\n== %s == [%d:%02d since start]\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)) >&2; }
 # done_stage NAME: true when the stage finished before (its marker exists).
 done_stage() { [ -f "$workdir/.done.$1" ]; }
 mark_done() { touch "$workdir/.done.$1"; }
@@ -171,7 +180,7 @@ finetune() {
     dataset.validate_interval_updates="$ft_valid" ${quick_overrides[@]+"${quick_overrides[@]}"} \
     ${ft_overrides[@]+"${ft_overrides[@]}"} "$@"
 }
-for init in pretrained scratch; do
+for init in "${inits[@]}"; do
   if ! done_stage "finetune_$init"; then
     extra=()
     # Same architecture, labels, updates and fine-tuning config; only the initial weights differ.
@@ -228,17 +237,17 @@ decode_all() {
   done
 }
 
-if ! done_stage decode; then
-  for init in pretrained scratch; do
+for init in "${inits[@]}"; do
+  if ! done_stage "decode_$init"; then
     decode_all "$init"
     # The quick run's evidence of learning: greedy decoding of the utterances it trained on.
     if [ "$quick" = 1 ]; then
       log "decoding the labeled training utterances with finetune_$init, viterbi"
       decode "$init" viterbi train "$labeled_dir"
     fi
-  done
-  mark_done decode
-fi
+    mark_done "decode_$init"
+  fi
+done
 
 # Self-training (Xu et al. 2021, the recipe of fairseq's wav2vec_vox_960h_pl): the fine-tuned
 # model, with the tuned LM, labels the unlabeled training audio; the pretrained model is then
@@ -278,4 +287,6 @@ if ! done_stage decode_selftrained; then
   mark_done decode_selftrained
 fi
 
+log "report"
 W2V="$w2v" "$repo/recipes/synth/report.sh" "$workdir" "$task" "$quick"
+log "done"

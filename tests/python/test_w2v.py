@@ -6,7 +6,8 @@
 Checks that float32 and int16 input give the same dict as transcribing the file, shaped like the
 server's verbose_json; that wrong dtypes and shapes raise ValueError and a bad model w2v.Error;
 that the GIL is released while the model runs (a Python thread keeps counting); that threads
-sharing one Recognizer get the same text; and that align/align_file give what `w2v align` gives
+sharing one Recognizer get the same text; that precision= and hotwords= decode as the CLI flags do;
+and that align/align_file give what `w2v align` gives
 ($W2V_BINARY, set by ctest).
 """
 import json
@@ -125,6 +126,39 @@ class RecognizerTest(unittest.TestCase):
             t.join()
         short = self.r.transcribe(self.speech, self.rate)["text"]
         self.assertEqual(results, [expected, short, expected, short])
+
+    def test_precision_and_hotwords_as_the_transcribe_command(self):
+        model, path = os.path.join(FIXTURE, "model.pt"), os.path.join(FIXTURE, "speech.wav")
+        hotwords_file, lm = os.path.join(FIXTURE, "python_hotwords.txt"), os.path.join(FIXTURE, "python_lm.arpa")
+        # A boost this large makes the tiny random model's beam search spell the hotword.
+        hotword = "HELLO 500"
+        with open(hotwords_file, "w") as f:
+            f.write(hotword + "\n")
+        with open(lm, "w") as f:  # hotwords need a beam search, and the beam search an LM
+            f.write("\\data\\\nngram 1=5\n\n\\1-grams:\n-1.0\t<unk>\n-99\t<s>\n-0.5\t</s>\n-0.7\tHELLO\n"
+                    "-0.7\tWORLD\n\n\\end\\\n")
+
+        def cli(*flags):
+            out = subprocess.run([os.environ["W2V_BINARY"], "transcribe", model, path, "--lm", lm, "--decoder",
+                                  "lexicon-free", "--format", "json", *flags], capture_output=True, text=True, check=True)
+            return json.loads(out.stdout)["files"][0]["text"]
+
+        texts = {}
+        for precision in ("fp32", "int8"):
+            texts[precision] = w2v.Recognizer(model, lm=lm, decoder="lexicon-free",
+                                              precision=precision).transcribe_file(path)["text"]
+            self.assertEqual(texts[precision], cli("--precision", precision), precision)
+        # int8 changes a letter of this model's output, so a precision= that went unused would show.
+        self.assertNotEqual(texts["fp32"], texts["int8"])
+        boosted = w2v.Recognizer(model, lm=lm, decoder="lexicon-free", hotwords=[hotword]).transcribe_file(path)
+        self.assertEqual(boosted["text"], cli("--hotwords", hotwords_file))
+        self.assertTrue(boosted["text"].startswith("HELLO"), boosted["text"])
+        with self.assertRaises(w2v.Error) as e:
+            w2v.Recognizer(model, precision="fp8")
+        self.assertIn("fp8", str(e.exception))
+        with self.assertRaises(w2v.Error) as e:
+            w2v.Recognizer(model, lm=lm, decoder="lexicon-free", hotwords=["HELLO 1e999"])
+        self.assertIn("hotwords:1", str(e.exception))
 
     def test_align_equals_the_align_command(self):
         text = "Hello world, this is a test"
