@@ -2,10 +2,11 @@
 // fuzz-sources: src/util/error.cpp src/util/fs.cpp
 // fuzz-libs: -lz -lfmt
 // fuzz-options: -max_len=65536
-// libFuzzer harness for the binary LM loaders behind open_language_model: w2v's own format and
-// KenLM's (probing, rest probing, trie, quantized, -a). Seeds are real files (tests/lm/data/kenlm,
-// `w2v lm compile` output). Any input must give a model that scores text and lists its words, or
-// a w2v::Error; never a crash, a sanitizer report, a hang or an unbounded allocation.
+// libFuzzer harness for the binary LM loaders behind open_language_model: KenLM's formats
+// (probing - what `w2v lm compile` writes -, rest probing, trie, quantized, -a) and the refusal of
+// w2v's former format. Seeds are KenLM's own files (tests/lm/data/kenlm). Any input must give a
+// model that scores text and lists its words, or a w2v::Error; never a crash, a sanitizer
+// report, a hang or an unbounded allocation.
 // Build: fuzz/build.sh; run: fuzz/run.sh lm_binary SECONDS.
 #include <cstdint>
 

@@ -2,10 +2,11 @@
 //   bench_lm generate MB OUT            synthetic corpus: Zipf words (50k types), 3..25 words/line
 //   bench_lm build CORPUS ORDER OUT     estimation time and peak resident memory
 //   bench_lm query ARPA SECONDS         load time and score() lookups/s on random word streams, for
-//                                       the ARPA-loaded model and its compiled binary (ARPA.bin)
+//                                       the ARPA-loaded model and its compiled binary (ARPA.bin,
+//                                       KenLM's probing format as `lm compile` writes it)
 //   bench_lm ids MODEL IDS              KenLM's benchmark loop on the id stream `kenlm_benchmark -v`
 //                                       wrote (ids of a KenLM probing file = ARPA order, so they fit
-//                                       w2v's binary of an lmplz ARPA too): queries per CPU second
+//                                       the ARPA-loaded model of an lmplz ARPA too): queries per CPU second
 #include <fmt/core.h>
 #include <sys/resource.h>
 
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "lm/kenlm_model.h"
 #include "lm/kneser_ney.h"
 #include "lm/ngram_model.h"
 #include "lm/text_file.h"
@@ -83,7 +85,7 @@ int build(const std::string& corpus, int order, const std::string& out) {
 
 void run_queries(const std::string& path, double seconds) {
   const double start = now(), start_cpu = cpu();
-  auto model = w2v::lm::NgramModel::load(path);
+  auto model = w2v::lm::open_language_model(path);
   const double load = now() - start, load_cpu = cpu() - start_cpu;
   // Random streams of in-vocabulary words, a sentence every 20 words, scored like a decoder does.
   std::mt19937 rng(7);
@@ -117,7 +119,7 @@ void run_queries(const std::string& path, double seconds) {
 
 int query(const std::string& arpa, double seconds) {
   run_queries(arpa, seconds);
-  w2v::lm::NgramModel::from_arpa(arpa)->write_binary(arpa + ".bin");
+  w2v::lm::write_kenlm_probing(arpa, arpa + ".bin");  // `lm compile`
   run_queries(arpa + ".bin", seconds);
   return 0;
 }

@@ -28,7 +28,7 @@ inline void add_decoder_options(CLI::App& sub, DecoderOptions& o) {
       ->check(CLI::IsMember({"letter", "wordpiece", "sentencepiece", "none"}))
       ->capture_default_str();
   sub.add_option("--lexicon", o.lexicon, "lexicon file: WORD t1 t2 ... |");
-  sub.add_option("--lm,--kenlm-model", o.lm, "n-gram LM (ARPA, ARPA.gz or w2v binary)");
+  sub.add_option("--lm,--kenlm-model", o.lm, "n-gram LM (ARPA, ARPA.gz or KenLM binary)");
   sub.add_option("--beam", b.beam, "hypotheses kept per frame")->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--beam-size-token", b.beam_size_token, "tokens expanded per frame (top-k by emission)")
       ->capture_default_str();

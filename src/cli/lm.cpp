@@ -86,21 +86,16 @@ W2V_COMMAND("lm", "n-gram language models: build (modified Kneser-Ney, like lmpl
 
               auto model_path = std::make_shared<std::string>();
               auto binary_out = std::make_shared<std::string>();
-              auto format = std::make_shared<std::string>("kenlm");
               CLI::App* compile = sub.add_subcommand(
-                  "compile", "convert an ARPA model to a binary that loads without parsing (KenLM's probing format by default)");
+                  "compile", "convert an ARPA model to KenLM's probing binary (as build_binary probing), which loads without parsing");
               compile->add_option("arpa", *model_path, "ARPA or ARPA.gz")->required();
               compile->add_option("-o,--output", *binary_out, "output binary model")->required();
-              compile->add_option("--format", *format,
-                                  "kenlm: byte-identical to KenLM's `build_binary probing` (smaller, readable by KenLM); "
-                                  "w2v: w2v's own format version 1")
-                  ->check(CLI::IsMember({"kenlm", "w2v"}));
 
               auto query_model = std::make_shared<std::string>();
               auto no_context = std::make_shared<bool>(false);
               auto input = std::make_shared<std::string>("-");
               CLI::App* query = sub.add_subcommand("query", "score text like KenLM's query: per-line log10 and perplexity");
-              query->add_option("model", *query_model, "ARPA, ARPA.gz, w2v binary or KenLM binary model")->required();
+              query->add_option("model", *query_model, "ARPA, ARPA.gz or KenLM binary model")->required();
               query->add_option("--input", *input, "text to score (default stdin)");
               query->add_flag("-n", *no_context, "no <s> context and no </s> (KenLM query -n)");
 
@@ -128,11 +123,7 @@ W2V_COMMAND("lm", "n-gram language models: build (modified Kneser-Ney, like lmpl
                   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                   fmt::print(stderr, "wrote {} in {:.1f} s\n", *output, seconds);
                 } else if (compile->parsed()) {
-                  if (*format == "w2v") {
-                    w2v::lm::NgramModel::from_arpa(*model_path)->write_binary(*binary_out);
-                  } else {
-                    w2v::lm::write_kenlm_probing(*model_path, *binary_out);
-                  }
+                  w2v::lm::write_kenlm_probing(*model_path, *binary_out);
                   auto model = w2v::lm::open_language_model(*binary_out);
                   fmt::print(stderr, "wrote {}: order {}, {} words\n", *binary_out, model->order(), model->vocab_size());
                 } else if (query->parsed()) {

@@ -45,7 +45,7 @@ struct BeamOptions {
 struct DecoderOptions {
   std::string decoder;
   std::string lexicon;  // WORD t1 t2 ... | lines; required by the lexicon decoder
-  std::string lm;       // ARPA, ARPA.gz or w2v binary; required by the beam decoders
+  std::string lm;       // ARPA, ARPA.gz or KenLM binary; required by the beam decoders
   std::string post_process = "letter";  // letter | wordpiece | sentencepiece | none (post_process.h)
   BeamOptions beam;
 };

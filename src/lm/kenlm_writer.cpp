@@ -90,8 +90,8 @@ void write_kenlm_probing(const std::string& arpa_path, const std::string& out_pa
     const int order = static_cast<int>(c.size());
     if (order < 2 || order > kMaxOrder)
       throw file_error(arpa_path, 0,
-                       fmt::format("a KenLM binary needs order 2 to {}, this model has order {} (lm compile --format w2v "
-                                   "takes it)",
+                       fmt::format("a KenLM binary needs order 2 to {}, this model has order {} (pass the ARPA "
+                                   "itself wherever an LM is taken)",
                                    kMaxOrder, order));
     header_size = (88 + 20 + 8 * uint64_t(order) + 7) / 8 * 8;
     uint64_t at = header_size;

@@ -3,26 +3,22 @@
 #include <fmt/format.h>
 
 #include <cerrno>
-#include <cmath>
 #include <cstdio>
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <ostream>
 
 #include "lm/arpa.h"
 #include "lm/kenlm_model.h"
 #include "lm/model_memory.h"
 #include "util/error.h"
-#include "util/fs.h"
 
 namespace w2v::lm {
 
 namespace {
 
-constexpr char kMagic[8] = {'w', '2', 'v', 'N', 'G', 'R', 'A', 'M'};
-constexpr uint32_t kVersion = 1;
-constexpr uint32_t kEndianMarker = 0x01020304u;
+// The first bytes of the binary format w2v wrote before KenLM's (version 1): refused by name.
+constexpr char kOldBinaryMagic[8] = {'w', '2', 'v', 'N', 'G', 'R', 'A', 'M'};
 
 uint64_t mix64(uint64_t x) {
   x ^= x >> 33;
@@ -60,19 +56,16 @@ uint64_t align8(uint64_t x) { return (x + 7) & ~uint64_t{7}; }
 
 }  // namespace
 
+// The arena's first bytes; offsets are from the arena's start.
 struct NgramModel::Header {
-  char magic[8];
-  uint32_t version;
-  uint32_t endian;
   uint32_t order;
   uint32_t vocab_size;
   uint32_t vocab_capacity;  // unigram slots allocated (vocab_size or one more)
   uint32_t unk, bos, eos;
-  uint32_t reserved;
   uint64_t counts[kMaxOrder];
   uint64_t buckets[kMaxOrder];  // [0] vocabulary hash, [k] table of order k+1
   uint64_t offsets[kMaxOrder];  // [0] unigram array, [k] table of order k+1
-  uint64_t vocab_offset, string_offsets_offset, strings_offset, strings_size, file_size;
+  uint64_t vocab_offset, string_offsets_offset;
 };
 
 struct NgramModel::Entry {
@@ -241,9 +234,6 @@ std::unique_ptr<NgramModel> NgramModel::from_arpa(const std::string& path) {
       throw file_error(path, 0, fmt::format("order {} exceeds the maximum order {}", counts.size(), kMaxOrder));
     if (counts[0] >= 0xFFFFFFF0ull) throw file_error(path, 0, "too many 1-grams");
     Header h{};
-    std::memcpy(h.magic, kMagic, sizeof kMagic);
-    h.version = kVersion;
-    h.endian = kEndianMarker;
     h.order = static_cast<uint32_t>(counts.size());
     h.vocab_capacity = static_cast<uint32_t>(counts[0] + 1);
     h.unk = h.bos = h.eos = kNoWord;
@@ -261,7 +251,6 @@ std::unique_ptr<NgramModel> NgramModel::from_arpa(const std::string& path) {
     offset += sizeof(VocabSlot) * h.buckets[0];
     h.string_offsets_offset = offset;
     offset += sizeof(uint64_t) * (h.vocab_capacity + 1);
-    h.strings_offset = offset;
     // Anonymous zero pages: a table sized by the header costs memory only where n-grams land,
     // so counts a file declares but does not contain cost address space, not RAM or time.
     // The header's counts are bounded by the file's length (ArpaReader), so huge pages touched
@@ -341,94 +330,19 @@ std::unique_ptr<NgramModel> NgramModel::from_arpa(const std::string& path) {
   return model;
 }
 
-namespace {
-
-// True if [offset, offset + count * item) lies inside [0, limit), computed without overflow.
-bool section_fits(uint64_t offset, uint64_t count, uint64_t item, uint64_t limit) {
-  return offset <= limit && count <= (limit - offset) / item;
-}
-
-bool power_of_two(uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
-
-}  // namespace
-
-// Every offset, size and count of the header is checked against the file before any is used,
-// and the string-offset table (which word() indexes without further checks) is checked whole.
-void NgramModel::validate_binary(const std::string& path, const Header& h, const char* base, uint64_t size) {
-  auto bad = [&](const std::string& what) { return file_error(path, 0, "binary LM is corrupt: " + what); };
-  if (h.order < 1 || h.order > static_cast<uint32_t>(kMaxOrder)) throw bad(fmt::format("order {}", h.order));
-  if (h.unk >= h.vocab_size || h.bos >= h.vocab_size || h.eos >= h.vocab_size)
-    throw bad("<unk>, <s> or </s> id outside the vocabulary");
-  if (!section_fits(h.offsets[0], h.vocab_size, sizeof(Entry), h.vocab_offset) || h.offsets[0] < sizeof(Header))
-    throw bad("unigram array outside the file");
-  for (uint32_t k = 1; k < h.order; ++k)
-    if (!power_of_two(h.buckets[k]) || !section_fits(h.offsets[k], h.buckets[k], sizeof(Entry), h.vocab_offset) ||
-        h.offsets[k] < sizeof(Header))
-      throw bad(fmt::format("{}-gram table outside the file or not a power-of-two size", k + 1));
-  if (!power_of_two(h.buckets[0]) || !section_fits(h.vocab_offset, h.buckets[0], sizeof(VocabSlot), h.string_offsets_offset))
-    throw bad("vocabulary table outside the file or not a power-of-two size");
-  if (!section_fits(h.string_offsets_offset, uint64_t{h.vocab_size} + 1, sizeof(uint64_t), h.strings_offset))
-    throw bad("string-offset table outside the file");
-  if (h.strings_offset > size || h.strings_size != size - h.strings_offset) throw bad("word strings outside the file");
-  for (uint64_t offset : {h.offsets[0], h.vocab_offset, h.string_offsets_offset})
-    if (offset % 8 != 0) throw bad("misaligned section");
-  for (uint32_t k = 1; k < h.order; ++k)
-    if (h.offsets[k] % 8 != 0) throw bad("misaligned section");
-  const auto* offsets = reinterpret_cast<const uint64_t*>(base + h.string_offsets_offset);
-  if (offsets[0] != 0 || offsets[h.vocab_size] != h.strings_size) throw bad("string-offset table does not span the strings");
-  for (uint32_t i = 0; i < h.vocab_size; ++i)
-    if (offsets[i + 1] < offsets[i]) throw bad(fmt::format("string offsets decrease at word {}", i));
-}
-
-std::unique_ptr<NgramModel> NgramModel::from_binary(const std::string& path) {
-  std::unique_ptr<NgramModel> model(new NgramModel());
-  size_t size = 0;
-  void* map = read_model_file(path, &size);  // huge-page memory: lm/model_memory.h
-  model->map_ = map;
-  model->map_size_ = size;
-  if (size < sizeof(Header)) throw file_error(path, 0, "not a w2v binary LM: file too small for the header");
-  const auto* h = static_cast<const Header*>(map);
-  if (std::memcmp(h->magic, kMagic, sizeof kMagic) != 0) throw file_error(path, 0, "not a w2v binary LM (bad magic)");
-  if (h->endian != kEndianMarker)
-    throw file_error(path, 0, "binary LM was written on a machine of the other byte order; recompile it from the ARPA");
-  if (h->version != kVersion)
-    throw file_error(path, 0, fmt::format("binary LM format version {}, this w2v reads version {}", h->version, kVersion));
-  if (h->file_size != size)
-    throw file_error(path, 0, fmt::format("binary LM is truncated or padded: header says {} bytes, file has {}", h->file_size, size));
-  validate_binary(path, *h, static_cast<const char*>(map), size);
-  const char* base = static_cast<const char*>(map);
-  model->attach(base);
-  model->strings_ = base + h->strings_offset;
-  return model;
-}
-
-void NgramModel::write_binary(const std::string& path) const {
-  Header h = *header_;
-  const uint64_t strings_size = string_offsets_[h.vocab_size];
-  h.strings_size = strings_size;
-  h.file_size = h.strings_offset + strings_size;
-  const char* base = reinterpret_cast<const char*>(header_);
-  write_atomic(path, [&](std::ostream& out) {
-    out.write(reinterpret_cast<const char*>(&h), sizeof h);
-    out.write(base + sizeof h, static_cast<std::streamsize>(h.strings_offset - sizeof h));
-    out.write(strings_, static_cast<std::streamsize>(strings_size));
-  });
-}
-
-std::unique_ptr<NgramModel> NgramModel::load(const std::string& path) {
-  char magic[sizeof kMagic] = {};
+std::unique_ptr<BackoffModel> open_language_model(const std::string& path) {
+  if (is_kenlm_binary(path)) return open_kenlm_binary(path);
+  char magic[sizeof kOldBinaryMagic] = {};
   {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw file_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
     in.read(magic, sizeof magic);
   }
-  if (std::memcmp(magic, kMagic, sizeof kMagic) == 0) return from_binary(path);
-  return from_arpa(path);
-}
-
-std::unique_ptr<BackoffModel> open_language_model(const std::string& path) {
-  if (is_kenlm_binary(path)) return open_kenlm_binary(path);
-  return NgramModel::load(path);
+  if (std::memcmp(magic, kOldBinaryMagic, sizeof magic) == 0)
+    throw file_error(path, 0,
+                     "w2v's own binary LM format (w2vNGRAM) is no longer read; recompile the ARPA with "
+                     "`w2v lm compile` (it writes KenLM's probing format)");
+  return NgramModel::from_arpa(path);
 }
 
 std::unique_ptr<LanguageModel> load_language_model(const std::string& path) { return open_language_model(path); }

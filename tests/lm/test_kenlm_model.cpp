@@ -40,7 +40,7 @@ TEST(KenlmBinary, QueryEqualsKenlmQueryOnEveryStructure) {
 }
 
 TEST(KenlmBinary, DecoderInterfaceAndVocabulary) {
-  auto arpa = NgramModel::load(kData + "small4.arpa.gz");
+  auto arpa = NgramModel::from_arpa(kData + "small4.arpa.gz");
   for (const char* name : kBinaries) {
     auto lm = load_language_model(kData + name + ".bin");  // the decoders' entry point
     auto model = open_language_model(kData + name + ".bin");
@@ -94,15 +94,23 @@ TEST(KenlmBinary, CommandsAcceptKenlmFiles) {
   }
 }
 
-// w2v's writer gives the very file `build_binary probing` gave (library and `lm compile`).
+// w2v's writer gives the very file `build_binary probing` gave (library and `lm compile`), the
+// only binary it writes.
 TEST(KenlmBinary, CompileWritesBuildBinarysProbingFile) {
   test::ScratchDir dir;
   write_kenlm_probing(kData + "small4.arpa.gz", dir.file("ours.bin"));
   EXPECT_TRUE(read_file(dir.file("ours.bin")) == read_file(kData + "probing.bin"));
   ASSERT_EQ(test::run(kW2v + " lm compile " + kData + "small4.arpa.gz -o " + dir.file("cli.bin") + " 2>/dev/null"), 0);
   EXPECT_TRUE(read_file(dir.file("cli.bin")) == read_file(kData + "probing.bin"));
-  ASSERT_EQ(test::run(kW2v + " lm compile --format w2v " + kData + "small4.arpa.gz -o " + dir.file("w2v.bin") + " 2>/dev/null"), 0);
-  EXPECT_EQ(query_output(dir.file("w2v.bin")), read_file(kData + "probing.query.txt"));
+  // The binary format w2v wrote before is refused by the commands in one line.
+  write_file_atomic(dir.file("old.bin"), std::string("w2vNGRAM") + std::string(400, '\0'));
+  ASSERT_EQ(test::run(kW2v + " lm query " + dir.file("old.bin") + " < /dev/null 2> " + dir.file("err")), 1);
+  EXPECT_EQ(read_file(dir.file("err")), "w2v: error: " + dir.file("old.bin") +
+                                            ": w2v's own binary LM format (w2vNGRAM) is no longer read; recompile the "
+                                            "ARPA with `w2v lm compile` (it writes KenLM's probing format)\n");
+  ASSERT_NE(test::run(kW2v + " lm compile --format w2v " + kData + "small4.arpa.gz -o " + dir.file("w2v.bin") +
+                      " 2>/dev/null"),
+            0);  // one way to write a binary
 }
 
 std::string open_error(const std::string& path) {

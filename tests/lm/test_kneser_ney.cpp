@@ -191,7 +191,7 @@ TEST_P(KneserNeyVsReference, SameArpaAndPerplexity) {
     heldout = spaced;
   }
   write_file_atomic(dir.file("heldout.txt"), heldout);
-  auto model = NgramModel::load(dir.file("ours.arpa.gz"));
+  auto model = NgramModel::from_arpa(dir.file("ours.arpa.gz"));
   QuerySummary sum = query_text(*model, dir.file("heldout.txt"), nullptr);
   ASSERT_EQ(test::run(test::oracle("ngram_ref.py") + " query " + dir.file("ref.arpa") + " < " +
                       dir.file("heldout.txt") + " > " + dir.file("ref.query")),

@@ -1,5 +1,5 @@
 // NgramModel against KenLM's numbers for the spec's worked example (lmplz's ARPA, query's
-// output), ARPA vs binary identity on every n-gram, and malformed-input errors.
+// output), ARPA-loaded vs `lm compile`d (KenLM probing) scores, and malformed-input errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,6 +7,7 @@
 #include <random>
 #include <sstream>
 
+#include "lm/kenlm_model.h"
 #include "lm/kneser_ney.h"
 #include "lm/ngram_model.h"
 #include "test_util.h"
@@ -24,7 +25,7 @@ struct Scored {
   float logprob;
 };
 
-std::vector<Scored> score_line(const NgramModel& m, const std::vector<std::string>& words) {
+std::vector<Scored> score_line(const BackoffModel& m, const std::vector<std::string>& words) {
   std::vector<Scored> out;
   State s = m.begin();
   for (const auto& w : words) {
@@ -41,7 +42,7 @@ std::vector<Scored> score_line(const NgramModel& m, const std::vector<std::strin
 }
 
 // KenLM query's output on the spec's example (ngram_lm.md section 9).
-void expect_kenlm_query(const NgramModel& m) {
+void expect_kenlm_query(const BackoffModel& m) {
   auto l1 = score_line(m, {"the", "dog", "sat"});
   const std::vector<Scored> e1 = {{"the", 3, 2, -0.8370222f}, {"dog", 8, 3, -0.52102673f},
                                   {"sat", 5, 2, -0.8709054f}, {"</s>", 2, 3, -0.16345678f}};
@@ -86,31 +87,33 @@ TEST(NgramModel, StateMinimisationMergesEquivalentHistories) {
   EXPECT_EQ(m->score(after_sat, m->eos_index()).next.length, 0);
 }
 
-TEST(NgramModel, BinaryEqualsArpaOnEveryNgramAndQuery) {
+TEST(NgramModel, ArpaHoldsEveryNgramAndCompiledBinaryScoresAlike) {
   test::ScratchDir dir;
   auto arpa = NgramModel::from_arpa(kExample);
-  arpa->write_binary(dir.file("lm.bin"));
-  auto bin = NgramModel::load(dir.file("lm.bin"));
+  write_kenlm_probing(kExample, dir.file("lm.bin"));
+  auto bin = open_language_model(dir.file("lm.bin"));
   ASSERT_EQ(bin->vocab_size(), arpa->vocab_size());
-  for (int k = 1; k <= 3; ++k) EXPECT_EQ(bin->ngram_count(k), arpa->ngram_count(k));
   expect_kenlm_query(*bin);
-  // Every n-gram of the file: same values in both models, equal to the ARPA text.
+  // Every n-gram of the file, looked up in the ARPA-loaded model, has the ARPA text's values.
+  size_t checked = 0;
   ArpaReader::read(
       kExample, [](const std::vector<uint64_t>&) {},
       [&](const ArpaNgram& g) {
         std::vector<WordIndex> ids;
-        for (auto w : g.words) ids.push_back(bin->index(w));
-        float p1, b1, p2, b2;
-        ASSERT_TRUE(arpa->lookup(ids, &p1, &b1));
-        ASSERT_TRUE(bin->lookup(ids, &p2, &b2));
-        EXPECT_EQ(p1, g.log10_prob);
-        EXPECT_EQ(b1, g.log10_backoff);
-        EXPECT_EQ(p1, p2);
-        EXPECT_EQ(b1, b2);
+        for (auto w : g.words) ids.push_back(arpa->index(w));
+        float p, b;
+        ASSERT_TRUE(arpa->lookup(ids, &p, &b));
+        EXPECT_EQ(p, g.log10_prob);
+        EXPECT_EQ(b, g.log10_backoff);
+        ++checked;
       });
+  EXPECT_EQ(checked, 9u + 13u + 13u);
 }
 
-TEST(NgramModel, BinaryEqualsArpaOnRandomOrder4Model) {
+// The ARPA-loaded tables and `lm compile`'s KenLM probing file of a random order-4 model: every
+// n-gram as in the ARPA text, and identical scores, matched lengths and states along random word
+// streams (OOVs included).
+TEST(NgramModel, CompiledBinaryEqualsArpaOnRandomOrder4Model) {
   test::ScratchDir dir;
   std::mt19937 rng(5);
   std::uniform_int_distribution<int> word(0, 60), length(0, 12);
@@ -126,32 +129,33 @@ TEST(NgramModel, BinaryEqualsArpaOnRandomOrder4Model) {
   o.discount_fallback = {0.5, 1.0, 1.5};
   estimate_kneser_ney(dir.file("corpus.txt"), dir.file("lm.arpa"), o, nullptr);
   auto arpa = NgramModel::from_arpa(dir.file("lm.arpa"));
-  arpa->write_binary(dir.file("lm.bin"));
-  auto bin = NgramModel::from_binary(dir.file("lm.bin"));
+  write_kenlm_probing(dir.file("lm.arpa"), dir.file("lm.bin"));
+  auto bin = open_language_model(dir.file("lm.bin"));
   size_t checked = 0;
   ArpaReader::read(
       dir.file("lm.arpa"), [](const std::vector<uint64_t>&) {},
       [&](const ArpaNgram& g) {
         std::vector<WordIndex> ids;
-        for (auto w : g.words) ids.push_back(bin->index(w));
-        float p1, b1, p2, b2;
-        ASSERT_TRUE(arpa->lookup(ids, &p1, &b1));
-        ASSERT_TRUE(bin->lookup(ids, &p2, &b2));
-        ASSERT_EQ(p1, g.log10_prob);
-        ASSERT_EQ(b1, g.log10_backoff);
-        ASSERT_EQ(p1, p2);
-        ASSERT_EQ(b1, b2);
+        for (auto w : g.words) ids.push_back(arpa->index(w));
+        float p, b;
+        ASSERT_TRUE(arpa->lookup(ids, &p, &b));
+        ASSERT_EQ(p, g.log10_prob);
+        ASSERT_EQ(b, g.log10_backoff);
         ++checked;
       });
   EXPECT_GT(checked, 1000u);
-  // Scores and states along random word streams (OOVs included) are identical too.
+  // Both number the words in the ARPA's order (lmplz writes <unk> first, KenLM's id 0).
+  ASSERT_EQ(bin->vocab_size(), arpa->vocab_size());
+  for (WordIndex i = 0; i < arpa->vocab_size(); ++i) ASSERT_EQ(bin->index(arpa->word(i)), i) << arpa->word(i);
   std::uniform_int_distribution<WordIndex> id(0, static_cast<WordIndex>(arpa->vocab_size() + 3));
   State s1 = arpa->begin(), s2 = bin->begin();
   for (int i = 0; i < 20000; ++i) {
     const WordIndex w = id(rng);
-    ScoreResult r1 = arpa->score(s1, w), r2 = bin->score(s2, w);
-    ASSERT_EQ(r1.log10_prob, r2.log10_prob);
-    ASSERT_EQ(r1.next, r2.next);
+    int n1 = 0, n2 = 0;
+    ScoreResult r1 = arpa->score(s1, w, &n1), r2 = bin->score(s2, w < bin->vocab_size() ? w : bin->unk_index(), &n2);
+    ASSERT_EQ(r1.log10_prob, r2.log10_prob) << i;
+    ASSERT_EQ(n1, n2) << i;
+    ASSERT_EQ(r1.next, r2.next) << i;
     s1 = r1.next;
     s2 = r2.next;
     if (i % 15 == 0) {
@@ -168,7 +172,7 @@ TEST(NgramModel, ReadsSrilmConventions) {
   write_file_atomic(dir.file("srilm.arpa"),
                     "\\data\\\nngram 1=4\nngram 2=2\n\n\\1-grams:\n-99 <s> -0.5\n-1 a -0.25\n-1 </s>\n-inf b\n\n"
                     "\\2-grams:\n-0.2 <s> a\n-0.3 a </s>\n\n\\end\\\n");
-  auto m = NgramModel::load(dir.file("srilm.arpa"));
+  auto m = NgramModel::from_arpa(dir.file("srilm.arpa"));
   EXPECT_EQ(m->vocab_size(), 5u);  // <unk> appended
   EXPECT_EQ(m->index(std::string("zzz")), m->unk_index());
   State s = m->begin();
@@ -179,33 +183,18 @@ TEST(NgramModel, ReadsSrilmConventions) {
   EXPECT_EQ(m->score(s, m->index(std::string("b"))).log10_prob, -INFINITY);
 }
 
-TEST(NgramModel, BinaryHeaderIsChecked) {
+// The binary format w2v wrote before `lm compile` wrote KenLM's is refused by name.
+TEST(NgramModel, OldW2vBinaryIsRefusedInOneLine) {
   test::ScratchDir dir;
-  NgramModel::from_arpa(kExample)->write_binary(dir.file("lm.bin"));
-  const std::string good = read_file(dir.file("lm.bin"));
-  auto error_with = [&](std::string bytes) {
-    write_file_atomic(dir.file("bad.bin"), bytes);
-    try {
-      NgramModel::from_binary(dir.file("bad.bin"));
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
-  const std::string f = dir.file("bad.bin") + ": ";
-  EXPECT_EQ(error_with(good.substr(0, good.size() - 8)),
-            f + "binary LM is truncated or padded: header says " + std::to_string(good.size()) + " bytes, file has " +
-                std::to_string(good.size() - 8));
-  std::string v2 = good;
-  v2[8] = 2;  // version field follows the 8-byte magic
-  EXPECT_EQ(error_with(v2), f + "binary LM format version 2, this w2v reads version 1");
-  std::string swapped = good;
-  std::swap(swapped[12], swapped[15]);  // endianness marker 0x01020304 byte-swapped
-  std::swap(swapped[13], swapped[14]);
-  EXPECT_EQ(error_with(swapped), f + "binary LM was written on a machine of the other byte order; recompile it from the ARPA");
-  std::string magic = good;
-  magic[0] = 'x';
-  EXPECT_EQ(error_with(magic), f + "not a w2v binary LM (bad magic)");
+  write_file_atomic(dir.file("x.bin"), std::string("w2vNGRAM") + std::string(400, '\0'));
+  try {
+    open_language_model(dir.file("x.bin"));
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), dir.file("x.bin") + ": w2v's own binary LM format (w2vNGRAM) is no longer read; "
+                                                         "recompile the ARPA with `w2v lm compile` (it writes KenLM's "
+                                                         "probing format)");
+  }
 }
 
 TEST(NgramModel, ReadsGzipAndDetectsFormat) {
@@ -218,7 +207,7 @@ TEST(NgramModel, ReadsGzipAndDetectsFormat) {
 
 std::string error_of(const std::string& path) {
   try {
-    NgramModel::load(path);
+    NgramModel::from_arpa(path);
   } catch (const Error& e) {
     return e.what();
   }
@@ -246,8 +235,6 @@ TEST(NgramModel, MalformedArpaNamesFileAndLine) {
   EXPECT_EQ(with("cat sat </s>", "cat sat zebra"), f + ":34: word 'zebra' of this 3-gram is not in the 1-grams");
   EXPECT_EQ(with("-0.45434403\tthe cat ran", "-0.45434403\tthe cat sat"), f + ":42: duplicate 3-gram");
   EXPECT_EQ(with("\\data\\", "data"), f + ":47: not an ARPA file: no '\\data\\' line");
-  write_file_atomic(dir.file("x.bin"), std::string("w2vNGRAM") + std::string(400, '\0'));
-  EXPECT_EQ(error_of(dir.file("x.bin")), dir.file("x.bin") + ": binary LM was written on a machine of the other byte order; recompile it from the ARPA");
 }
 
 }  // namespace
