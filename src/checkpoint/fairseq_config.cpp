@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <variant>
-
 #include "util/error.h"
 
 namespace w2v::ckpt {
@@ -11,110 +9,9 @@ namespace w2v::ckpt {
 namespace {
 
 using model::Wav2Vec2Config;
-using Field = std::variant<std::string Wav2Vec2Config::*, bool Wav2Vec2Config::*, int64_t Wav2Vec2Config::*,
-                           double Wav2Vec2Config::*>;
-
-// Every Wav2Vec2Config field under its fairseq name (latent_temp and normalize handled apart).
-const std::vector<std::pair<const char*, Field>>& fields() {
-  static const std::vector<std::pair<const char*, Field>> f = {
-      {"extractor_mode", &Wav2Vec2Config::extractor_mode},
-      {"conv_feature_layers", &Wav2Vec2Config::conv_feature_layers},
-      {"conv_bias", &Wav2Vec2Config::conv_bias},
-      {"feature_grad_mult", &Wav2Vec2Config::feature_grad_mult},
-      {"encoder_layers", &Wav2Vec2Config::encoder_layers},
-      {"encoder_embed_dim", &Wav2Vec2Config::encoder_embed_dim},
-      {"encoder_ffn_embed_dim", &Wav2Vec2Config::encoder_ffn_embed_dim},
-      {"encoder_attention_heads", &Wav2Vec2Config::encoder_attention_heads},
-      {"activation_fn", &Wav2Vec2Config::activation_fn},
-      {"layer_norm_first", &Wav2Vec2Config::layer_norm_first},
-      {"conv_pos", &Wav2Vec2Config::conv_pos},
-      {"conv_pos_groups", &Wav2Vec2Config::conv_pos_groups},
-      {"dropout", &Wav2Vec2Config::dropout},
-      {"attention_dropout", &Wav2Vec2Config::attention_dropout},
-      {"activation_dropout", &Wav2Vec2Config::activation_dropout},
-      {"encoder_layerdrop", &Wav2Vec2Config::encoder_layerdrop},
-      {"dropout_input", &Wav2Vec2Config::dropout_input},
-      {"dropout_features", &Wav2Vec2Config::dropout_features},
-      {"final_dim", &Wav2Vec2Config::final_dim},
-      {"quantize_targets", &Wav2Vec2Config::quantize_targets},
-      {"latent_vars", &Wav2Vec2Config::latent_vars},
-      {"latent_groups", &Wav2Vec2Config::latent_groups},
-      {"latent_dim", &Wav2Vec2Config::latent_dim},
-      {"logit_temp", &Wav2Vec2Config::logit_temp},
-      {"num_negatives", &Wav2Vec2Config::num_negatives},
-      {"cross_sample_negatives", &Wav2Vec2Config::cross_sample_negatives},
-      {"mask_prob", &Wav2Vec2Config::mask_prob},
-      {"mask_length", &Wav2Vec2Config::mask_length},
-      {"mask_selection", &Wav2Vec2Config::mask_selection},
-      {"mask_other", &Wav2Vec2Config::mask_other},
-      {"no_mask_overlap", &Wav2Vec2Config::no_mask_overlap},
-      {"mask_min_space", &Wav2Vec2Config::mask_min_space},
-      {"require_same_masks", &Wav2Vec2Config::require_same_masks},
-      {"mask_dropout", &Wav2Vec2Config::mask_dropout},
-      {"mask_channel_prob", &Wav2Vec2Config::mask_channel_prob},
-      {"mask_channel_length", &Wav2Vec2Config::mask_channel_length},
-      {"mask_channel_selection", &Wav2Vec2Config::mask_channel_selection},
-      {"mask_channel_other", &Wav2Vec2Config::mask_channel_other},
-      {"no_mask_channel_overlap", &Wav2Vec2Config::no_mask_channel_overlap},
-      {"mask_channel_min_space", &Wav2Vec2Config::mask_channel_min_space},
-      {"mask_channel_before", &Wav2Vec2Config::mask_channel_before},
-  };
-  return f;
-}
-
-// The fine-tuning config fields fairseq's Wav2VecEncoder copies into the pre-trained model
-// config (name in Wav2Vec2AsrConfig -> name in Wav2Vec2Config).
-const std::vector<std::pair<const char*, const char*>>& overrides() {
-  static const std::vector<std::pair<const char*, const char*>> o = {
-      {"dropout", "dropout"},
-      {"activation_dropout", "activation_dropout"},
-      {"dropout_input", "dropout_input"},
-      {"attention_dropout", "attention_dropout"},
-      {"mask_length", "mask_length"},
-      {"mask_prob", "mask_prob"},
-      {"require_same_masks", "require_same_masks"},
-      {"mask_dropout", "mask_dropout"},
-      {"mask_selection", "mask_selection"},
-      {"mask_other", "mask_other"},
-      {"no_mask_overlap", "no_mask_overlap"},
-      {"mask_channel_length", "mask_channel_length"},
-      {"mask_channel_prob", "mask_channel_prob"},
-      {"mask_channel_before", "mask_channel_before"},
-      {"mask_channel_selection", "mask_channel_selection"},
-      {"mask_channel_other", "mask_channel_other"},
-      {"no_mask_channel_overlap", "no_mask_channel_overlap"},
-      {"layerdrop", "encoder_layerdrop"},
-      {"feature_grad_mult", "feature_grad_mult"},
-  };
-  return o;
-}
-
-void read_field(Wav2Vec2Config& cfg, const Field& field, const Value& v, const std::string& key) {
-  std::visit(
-      [&](auto member) {
-        using T = std::decay_t<decltype(cfg.*member)>;
-        if constexpr (std::is_same_v<T, std::string>) cfg.*member = v.as_string(key);
-        else if constexpr (std::is_same_v<T, bool>) cfg.*member = v.as_bool(key);
-        else if constexpr (std::is_same_v<T, int64_t>) cfg.*member = v.as_int(key);
-        else cfg.*member = v.as_double(key);
-      },
-      field);
-}
-
-Value field_value(const Wav2Vec2Config& cfg, const Field& field) {
-  return std::visit(
-      [&](auto member) {
-        using T = std::decay_t<decltype(cfg.*member)>;
-        if constexpr (std::is_same_v<T, std::string>) return Value::string(cfg.*member);
-        else if constexpr (std::is_same_v<T, bool>) return Value::boolean(cfg.*member);
-        else if constexpr (std::is_same_v<T, int64_t>) return Value::integer(cfg.*member);
-        else return Value::real(cfg.*member);
-      },
-      field);
-}
 
 // latent_temp: a list/tuple of three numbers (hydra) or the string "(2,0.5,0.999995)" (args).
-std::array<double, 3> read_latent_temp(const Value& v, const std::string& key) {
+LatentTemp read_latent_temp(const Value& v, const std::string& key) {
   std::vector<double> x;
   if (v.is(Value::Kind::String)) {
     std::string s = v.as_string();
@@ -139,24 +36,44 @@ std::array<double, 3> read_latent_temp(const Value& v, const std::string& key) {
   return {x[0], x[1], x[2]};
 }
 
+// One field of the model table from a checkpoint's value, by the member's type.
+void read_value(std::string& out, const Value& v, const std::string& key) { out = v.as_string(key); }
+void read_value(bool& out, const Value& v, const std::string& key) { out = v.as_bool(key); }
+void read_value(int64_t& out, const Value& v, const std::string& key) { out = v.as_int(key); }
+void read_value(double& out, const Value& v, const std::string& key) { out = v.as_double(key); }
+void read_value(LatentTemp& out, const Value& v, const std::string& key) { out = read_latent_temp(v, key); }
+
+Value to_value(const std::string& v) { return Value::string(v); }
+Value to_value(bool v) { return Value::boolean(v); }
+Value to_value(int64_t v) { return Value::integer(v); }
+Value to_value(double v) { return Value::real(v); }
+Value to_value(const LatentTemp& v) { return Value::list({Value::real(v[0]), Value::real(v[1]), Value::real(v[2])}); }
+
+// The value as Python prints it, for "w2v implements ..." messages.
+std::string python_repr(const std::string& v) { return "'" + v + "'"; }
+std::string python_repr(bool v) { return v ? "True" : "False"; }
+std::string python_repr(int64_t v) { return std::to_string(v); }
+
 std::string join(const std::string& where, const std::string& key) { return where.empty() ? key : where + "." + key; }
 
-// Settings of newer fairseq that change the network; each must keep the value that means
-// "the plain wav2vec 2.0 architecture" the model implements.
+// Settings of newer fairseq that change the network (the table's fixed fields); each must keep
+// the value that means "the plain wav2vec 2.0 architecture" the model implements.
 void check_unsupported(const Value& section, const std::string& where) {
-  auto must = [&](const char* key, auto ok, const char* expected) {
+  auto must = [&](const char* key, const auto& expected) {
     const Value* v = section.find(key);
-    if (v && !v->is_none() && !ok(*v))
+    if (!v || v->is_none()) return;
+    std::decay_t<decltype(expected)> got;
+    read_value(got, *v, join(where, key));
+    if (got != expected)
       throw key_error(join(where, key), std::string("unsupported value ") + repr(*v) + " (w2v implements " +
-                                            expected + ")");
+                                            python_repr(expected) + ")");
   };
-  must("layer_type", [](const Value& v) { return v.as_string() == "transformer"; }, "'transformer'");
-  must("pos_conv_depth", [](const Value& v) { return v.as_int() == 1; }, "1");
-  must("target_glu", [](const Value& v) { return !v.as_bool(); }, "False");
-  must("quantize_input", [](const Value& v) { return !v.as_bool(); }, "False");
-  must("same_quantizer", [](const Value& v) { return !v.as_bool(); }, "False");
-  must("quantizer_depth", [](const Value& v) { return v.as_int() == 1; }, "1");
-  must("encoder_layers_to_keep", [](const Value& v) { return v.is_none(); }, "None");
+#define W2V_CHECK(type, name, value) must(#name, type(value));
+  W2V_WAV2VEC2_FIXED_FIELDS(W2V_CHECK)
+#undef W2V_CHECK
+  if (const Value* v = section.find("encoder_layers_to_keep"); v && !v->is_none())
+    throw key_error(join(where, "encoder_layers_to_keep"),
+                    "unsupported value " + repr(*v) + " (w2v implements None)");
 }
 
 }  // namespace
@@ -166,9 +83,12 @@ Wav2Vec2Config read_wav2vec2_config(const Value& section, const std::string& whe
     throw key_error(where, "expected a model config, got " + section.type_name());
   check_unsupported(section, where);
   Wav2Vec2Config cfg;
-  for (const auto& [name, field] : fields())
-    if (const Value* v = section.find(name); v && !v->is_none()) read_field(cfg, field, *v, join(where, name));
-  if (const Value* v = section.find("latent_temp")) cfg.latent_temp = read_latent_temp(*v, join(where, "latent_temp"));
+  auto read = [&](auto& member, const char* name) {
+    if (const Value* v = section.find(name); v && !v->is_none()) read_value(member, *v, join(where, name));
+  };
+#define W2V_READ(type, name, default_value, hf_name, hf_default) read(cfg.name, #name);
+  W2V_WAV2VEC2_FIELDS(W2V_READ)
+#undef W2V_READ
   if (const Value* v = section.find("normalize")) cfg.normalize = v->as_bool(join(where, "normalize"));
   try {
     cfg.validate();
@@ -181,9 +101,9 @@ Wav2Vec2Config read_wav2vec2_config(const Value& section, const std::string& whe
 Value wav2vec2_config_to_dict(const Wav2Vec2Config& cfg) {
   Value d = Value::dict();
   d.set("_name", Value::string("wav2vec2"));
-  for (const auto& [name, field] : fields()) d.set(name, field_value(cfg, field));
-  d.set("latent_temp", Value::list({Value::real(cfg.latent_temp[0]), Value::real(cfg.latent_temp[1]),
-                                    Value::real(cfg.latent_temp[2])}));
+#define W2V_WRITE(type, name, default_value, hf_name, hf_default) d.set(#name, to_value(cfg.name));
+  W2V_WAV2VEC2_FIELDS(W2V_WRITE)
+#undef W2V_WRITE
   return d;
 }
 
@@ -208,12 +128,12 @@ CtcConfig finetuning_config(model::Wav2Vec2Config pretrained, const Value& secti
   CtcConfig c;
   c.encoder = std::move(pretrained);
   if (const Value* n = section.find("normalize")) c.encoder.normalize = n->as_bool(join(where, "normalize"));
-  for (const auto& [from, to] : overrides()) {
-    const Value* v = section.find(from);
-    if (!v || v->is_none()) continue;
-    for (const auto& [name, field] : fields())
-      if (std::string(name) == to) read_field(c.encoder, field, *v, join(where, from));
-  }
+  auto override = [&](auto& member, const char* name) {
+    if (const Value* v = section.find(name); v && !v->is_none()) read_value(member, *v, join(where, name));
+  };
+#define W2V_OVERRIDE(name, default_value, member) override(c.encoder.member, #name);
+  W2V_FINETUNING_OVERRIDES(W2V_OVERRIDE)
+#undef W2V_OVERRIDE
   if (const Value* v = section.find("final_dropout")) c.asr.final_dropout = v->as_double(join(where, "final_dropout"));
   if (const Value* v = section.find("apply_mask")) c.asr.apply_mask = v->as_bool(join(where, "apply_mask"));
   if (const Value* v = section.find("freeze_finetune_updates"))
@@ -229,8 +149,9 @@ CtcConfig finetuning_config(model::Wav2Vec2Config pretrained, const Value& secti
 Value ctc_config_to_dict(const CtcConfig& c) {
   Value d = Value::dict();
   d.set("_name", Value::string("wav2vec_ctc"));
-  Value enc = wav2vec2_config_to_dict(c.encoder);
-  for (const auto& [from, to] : overrides()) d.set(from, *enc.find(to));
+#define W2V_WRITE(name, default_value, member) d.set(#name, to_value(c.encoder.member));
+  W2V_FINETUNING_OVERRIDES(W2V_WRITE)
+#undef W2V_WRITE
   d.set("normalize", Value::boolean(c.encoder.normalize));
   d.set("final_dropout", Value::real(c.asr.final_dropout));
   d.set("apply_mask", Value::boolean(c.asr.apply_mask));
@@ -239,7 +160,7 @@ Value ctc_config_to_dict(const CtcConfig& c) {
   task.set("_name", Value::string("audio_pretraining"));
   task.set("normalize", Value::boolean(c.encoder.normalize));
   Value w2v_args = Value::dict();
-  w2v_args.set("model", enc);
+  w2v_args.set("model", wav2vec2_config_to_dict(c.encoder));
   w2v_args.set("task", task);
   d.set("w2v_args", w2v_args);
   return d;

@@ -68,30 +68,13 @@ HfConfig read_huggingface_config(const std::string& dir) {
   std::vector<std::string> layers;
   for (size_t i = 0; i < dims.size(); ++i) layers.push_back(fmt::format("({}, {}, {})", dims[i], kernels[i], strides[i]));
   c.conv_feature_layers = fmt::format("[{}]", fmt::join(layers, ", "));
-  c.conv_bias = r.get<bool>("conv_bias", false);
-  c.encoder_embed_dim = r.get<int64_t>("hidden_size", 768);
-  c.encoder_layers = r.get<int64_t>("num_hidden_layers", 12);
-  c.encoder_attention_heads = r.get<int64_t>("num_attention_heads", 12);
-  c.encoder_ffn_embed_dim = r.get<int64_t>("intermediate_size", 3072);
-  c.conv_pos = r.get<int64_t>("num_conv_pos_embeddings", 128);
-  c.conv_pos_groups = r.get<int64_t>("num_conv_pos_embedding_groups", 16);
-  c.layer_norm_first = r.get<bool>("do_stable_layer_norm", false);
-  c.dropout = r.get<double>("hidden_dropout", 0.1);
-  c.attention_dropout = r.get<double>("attention_dropout", 0.1);
-  c.activation_dropout = r.get<double>("activation_dropout", 0.1);
-  c.dropout_input = r.get<double>("feat_proj_dropout", 0.0);
-  c.dropout_features = r.get<double>("feat_quantizer_dropout", 0.0);
-  c.encoder_layerdrop = r.get<double>("layerdrop", 0.1);
-  c.mask_prob = r.get<double>("mask_time_prob", 0.05);
-  c.mask_length = r.get<int64_t>("mask_time_length", 10);
-  c.mask_channel_prob = r.get<double>("mask_feature_prob", 0.0);
-  c.mask_channel_length = r.get<int64_t>("mask_feature_length", 10);
-  c.latent_vars = r.get<int64_t>("num_codevectors_per_group", 320);
-  c.latent_groups = r.get<int64_t>("num_codevector_groups", 2);
-  c.latent_dim = r.get<int64_t>("codevector_dim", 256);
-  c.final_dim = r.get<int64_t>("proj_codevector_dim", 256);
-  c.logit_temp = r.get<double>("contrastive_logits_temperature", 0.1);
-  c.num_negatives = r.get<int64_t>("num_negatives", 100);
+  // Every field with a config.json spelling (model_fields.h), absent ones at transformers' default.
+  auto read = [&](auto& member, const char* key, const std::decay_t<decltype(member)>& hf_default) {
+    if (*key) member = r.get(key, hf_default);
+  };
+#define W2V_READ(type, name, default_value, hf_name, hf_default) read(c.name, hf_name, hf_default);
+  W2V_WAV2VEC2_FIELDS(W2V_READ)
+#undef W2V_READ
   c.quantize_targets = true;
   const std::string pre_path = dir + "/preprocessor_config.json";
   if (fs::exists(pre_path)) c.normalize = JsonReader{read_json_file(pre_path), pre_path}.get<bool>("do_normalize", false);

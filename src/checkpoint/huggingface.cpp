@@ -149,34 +149,20 @@ void save_huggingface(const std::string& dir, const LoadedModel& m) {
   j["conv_kernel"] = kernels;
   j["conv_stride"] = strides;
   j["num_feat_extract_layers"] = dims.size();
-  j["conv_bias"] = c.conv_bias;
-  j["hidden_size"] = c.encoder_embed_dim;
-  j["num_hidden_layers"] = c.encoder_layers;
-  j["num_attention_heads"] = c.encoder_attention_heads;
-  j["intermediate_size"] = c.encoder_ffn_embed_dim;
-  j["hidden_act"] = "gelu";
-  j["num_conv_pos_embeddings"] = c.conv_pos;
-  j["num_conv_pos_embedding_groups"] = c.conv_pos_groups;
-  j["do_stable_layer_norm"] = c.layer_norm_first;
-  j["layer_norm_eps"] = 1e-5;
-  j["hidden_dropout"] = c.dropout;
-  j["attention_dropout"] = c.attention_dropout;
-  j["activation_dropout"] = c.activation_dropout;
-  j["feat_proj_dropout"] = c.dropout_input;
-  j["feat_quantizer_dropout"] = c.dropout_features;
-  j["layerdrop"] = c.encoder_layerdrop;
-  j["final_dropout"] = m.asr.final_dropout;
-  j["apply_spec_augment"] = ctc ? m.asr.apply_mask : true;
-  j["mask_time_prob"] = c.mask_prob;
-  j["mask_time_length"] = c.mask_length;
-  j["mask_feature_prob"] = c.mask_channel_prob;
-  j["mask_feature_length"] = c.mask_channel_length;
-  j["num_codevectors_per_group"] = c.latent_vars;
-  j["num_codevector_groups"] = c.latent_groups;
+  // Every field with a config.json spelling (config/model_fields.h); transformers has no "0 = the
+  // same as" for the two head widths, so they are written resolved.
+  auto write = [&](const auto& member, const char* key) {
+    if (*key) j[key] = member;
+  };
+#define W2V_WRITE(type, name, default_value, hf_name, hf_default) write(c.name, hf_name);
+  W2V_WAV2VEC2_FIELDS(W2V_WRITE)
+#undef W2V_WRITE
   j["codevector_dim"] = c.vq_dim();
   j["proj_codevector_dim"] = c.effective_final_dim();
-  j["contrastive_logits_temperature"] = c.logit_temp;
-  j["num_negatives"] = c.num_negatives;
+  j["hidden_act"] = "gelu";
+  j["layer_norm_eps"] = 1e-5;
+  j["final_dropout"] = m.asr.final_dropout;
+  j["apply_spec_augment"] = ctc ? m.asr.apply_mask : true;
   j["initializer_range"] = 0.02;
   j["pad_token_id"] = 0;
   j["bos_token_id"] = 1;

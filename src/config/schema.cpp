@@ -1,11 +1,15 @@
 #include "config/schema.h"
 
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <sstream>
 
 #include "config/config.h"
+#include "config/model_fields.h"
 #include "util/error.h"
 
 namespace w2v::config {
@@ -17,12 +21,46 @@ constexpr Type B = Type::Bool, I = Type::Int, F = Type::Float, S = Type::String,
 
 const char* kCpu = "w2v trains in fp32 on CPU";
 const char* kOneProcess = "w2v runs one process per worker without a GPU backend";
-const char* kNotUsed = "not used by wav2vec 2.0 in w2v";
+const char* kNotUsed = W2V_NOT_USED;
+
+// The model table's members with their defaults (what model::Wav2Vec2Config holds; config comes
+// before model, so the schema builds its own copy from the same table).
+struct ModelDefaults {
+#define W2V_MEMBER(type, name, default_value, hf_name, hf_default) type name = default_value;
+  W2V_WAV2VEC2_FIELDS(W2V_MEMBER)
+#undef W2V_MEMBER
+};
+
+Type type_of(const std::string&) { return S; }
+Type type_of(bool) { return B; }
+Type type_of(int64_t) { return I; }
+Type type_of(double) { return F; }
+Type type_of(const LatentTemp&) { return FT; }
+
+// A default as YAML text: a string plain when YAML reads it back as itself, else single-quoted;
+// a float always with a '.' or exponent, as fairseq's yaml files write them.
+std::string yaml_of(const std::string& v) {
+  bool plain = false;
+  try {
+    const YAML::Node n = YAML::Load(v);
+    plain = n.IsScalar() && n.Scalar() == v;
+  } catch (const YAML::Exception&) {
+  }
+  return plain ? v : "'" + v + "'";
+}
+std::string yaml_of(bool v) { return v ? "true" : "false"; }
+std::string yaml_of(int64_t v) { return std::to_string(v); }
+std::string yaml_of(double v) {
+  char buf[32];
+  const std::string t(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  return t.find_first_of(".e") == std::string::npos ? t + ".0" : t;
+}
+std::string yaml_of(const LatentTemp& v) { return "[" + yaml_of(v[0]) + ", " + yaml_of(v[1]) + ", " + yaml_of(v[2]) + "]"; }
 
 std::vector<KeySpec> build() {
   std::vector<KeySpec> s;
   auto add = [&](const char* section, const char* choice, const char* key, Type t,
-                 const char* def, const char* ignored = "") {
+                 const std::string& def, const char* ignored = "") {
     s.push_back({section, choice, key, t, def, ignored});
   };
   // common (fairseq CommonConfig)
@@ -219,99 +257,26 @@ std::vector<KeySpec> build() {
     add("task", task, "augment_band_prob", F, "0.0");
     add("task", task, "augment_telephone_prob", F, "0.0");
   }
-  // model: wav2vec2 (Wav2Vec2Config)
+  // model: wav2vec2 (Wav2Vec2Config) and wav2vec_ctc (Wav2Vec2AsrConfig), from the model table.
   const char* m = "wav2vec2";
-  add("model", m, "extractor_mode", S, "default");
-  add("model", m, "encoder_layers", I, "12");
-  add("model", m, "encoder_embed_dim", I, "768");
-  add("model", m, "encoder_ffn_embed_dim", I, "3072");
-  add("model", m, "encoder_attention_heads", I, "12");
-  add("model", m, "activation_fn", S, "gelu");
-  add("model", m, "layer_type", S, "transformer");
-  add("model", m, "dropout", F, "0.1");
-  add("model", m, "attention_dropout", F, "0.1");
-  add("model", m, "activation_dropout", F, "0.0");
-  add("model", m, "encoder_layerdrop", F, "0.0");
-  add("model", m, "dropout_input", F, "0.0");
-  add("model", m, "dropout_features", F, "0.0");
-  add("model", m, "final_dim", I, "0");
-  add("model", m, "layer_norm_first", B, "false");
-  add("model", m, "conv_feature_layers", S,
-      "'[(512, 10, 5)] + [(512, 3, 2)] * 4 + [(512,2,2)] + [(512,2,2)]'");
-  add("model", m, "conv_bias", B, "false");
-  add("model", m, "logit_temp", F, "0.1");
-  add("model", m, "quantize_targets", B, "false");
-  add("model", m, "quantize_input", B, "false");
-  add("model", m, "same_quantizer", B, "false");
-  add("model", m, "target_glu", B, "false");
-  add("model", m, "feature_grad_mult", F, "1.0");
-  add("model", m, "quantizer_depth", I, "1");
-  add("model", m, "quantizer_factor", I, "3");
-  add("model", m, "latent_vars", I, "320");
-  add("model", m, "latent_groups", I, "2");
-  add("model", m, "latent_dim", I, "0");
-  add("model", m, "mask_length", I, "10");
-  add("model", m, "mask_prob", F, "0.65");
-  add("model", m, "mask_selection", S, "static");
-  add("model", m, "mask_other", F, "0");
-  add("model", m, "no_mask_overlap", B, "false");
-  add("model", m, "mask_min_space", I, "1");
-  add("model", m, "require_same_masks", B, "true");
-  add("model", m, "mask_dropout", F, "0.0");
-  add("model", m, "mask_channel_length", I, "10");
-  add("model", m, "mask_channel_prob", F, "0.0");
-  add("model", m, "mask_channel_before", B, "false");
-  add("model", m, "mask_channel_selection", S, "static");
-  add("model", m, "mask_channel_other", F, "0");
-  add("model", m, "no_mask_channel_overlap", B, "false");
-  add("model", m, "mask_channel_min_space", I, "1");
-  add("model", m, "num_negatives", I, "100");
-  add("model", m, "negatives_from_everywhere", B, "false");
-  add("model", m, "cross_sample_negatives", I, "0");
-  add("model", m, "codebook_negatives", I, "0");
-  add("model", m, "conv_pos", I, "128");
-  add("model", m, "conv_pos_groups", I, "16");
-  add("model", m, "pos_conv_depth", I, "1");
-  add("model", m, "latent_temp", FT, "[2.0, 0.5, 0.999995]");
-  add("model", m, "max_positions", I, "100000");
-  add("model", m, "checkpoint_activations", B, "false", kNotUsed);
-  add("model", m, "required_seq_len_multiple", I, "2");
-  add("model", m, "crop_seq_to_multiple", I, "1", "not implemented: features are never cropped (fairseq's default 1)");
-  // model: wav2vec_ctc (Wav2Vec2AsrConfig)
+  const ModelDefaults d;
+#define W2V_KEY(type, name, default_value, hf_name, hf_default) add("model", m, #name, type_of(d.name), yaml_of(d.name));
+  W2V_WAV2VEC2_FIELDS(W2V_KEY)
+#undef W2V_KEY
+#define W2V_KEY(type, name, value) add("model", m, #name, type_of(type(value)), yaml_of(type(value)));
+  W2V_WAV2VEC2_FIXED_FIELDS(W2V_KEY)
+#undef W2V_KEY
+#define W2V_KEY(type, name, default_yaml, ignored) add("model", m, #name, type_of(type{}), default_yaml, ignored);
+  W2V_WAV2VEC2_UNUSED_FIELDS(W2V_KEY)
+#undef W2V_KEY
   const char* c = "wav2vec_ctc";
-  add("model", c, "w2v_path", S, "???");
-  add("model", c, "no_pretrained_weights", B, "false");
-  add("model", c, "dropout_input", F, "0.0");
-  add("model", c, "final_dropout", F, "0.0");
-  add("model", c, "dropout", F, "0.0");
-  add("model", c, "attention_dropout", F, "0.0");
-  add("model", c, "activation_dropout", F, "0.0");
-  add("model", c, "apply_mask", B, "false");
-  add("model", c, "mask_length", I, "10");
-  add("model", c, "mask_prob", F, "0.5");
-  add("model", c, "mask_selection", S, "static");
-  add("model", c, "mask_other", F, "0");
-  add("model", c, "no_mask_overlap", B, "false");
-  add("model", c, "mask_min_space", I, "1");
-  add("model", c, "require_same_masks", B, "true");
-  add("model", c, "mask_dropout", F, "0.0");
-  add("model", c, "mask_channel_length", I, "10");
-  add("model", c, "mask_channel_prob", F, "0.0");
-  add("model", c, "mask_channel_selection", S, "static");
-  add("model", c, "mask_channel_other", F, "0");
-  add("model", c, "no_mask_channel_overlap", B, "false");
-  add("model", c, "mask_channel_min_space", I, "1");
-  add("model", c, "mask_channel_before", B, "false");
-  add("model", c, "freeze_finetune_updates", I, "0");
-  add("model", c, "feature_grad_mult", F, "0.0");
-  add("model", c, "layerdrop", F, "0.0");
-  add("model", c, "normalize", B, "${task.normalize}");
-  add("model", c, "data", S, "${task.data}");
-  add("model", c, "w2v_args", S, "null", kNotUsed);
-  add("model", c, "checkpoint_activations", B, "false", kNotUsed);
-  add("model", c, "ddp_backend", S, "${distributed_training.ddp_backend}", kNotUsed);
-  add("model", c, "blank_weight", F, "0");
-  add("model", c, "blank_mode", S, "add");
+#define W2V_KEY(name, default_value, member)                           \
+  add("model", c, #name, type_of(d.member), yaml_of(decltype(d.member)(default_value)));
+  W2V_FINETUNING_OVERRIDES(W2V_KEY)
+#undef W2V_KEY
+#define W2V_KEY(type, name, default_yaml, ignored) add("model", c, #name, type_of(type{}), default_yaml, ignored);
+  W2V_FINETUNING_OWN_FIELDS(W2V_KEY)
+#undef W2V_KEY
   return s;
 }
 
