@@ -468,6 +468,20 @@ def synthesize(jobs, out_dir, seed, workers):
     return frames
 
 
+def drop_long(jobs, frames, out, max_seconds):
+    """Leaves out (and deletes) the utterances longer than max_seconds: fine-tuning crops such
+    audio to task.max_sample_size as fairseq does, which would cut speech from under its
+    transcript. After synthesis, so the corpus is otherwise the one without the limit."""
+    limit = max_seconds * SAMPLE_RATE
+    long_jobs = [j for j in jobs if frames[j["id"]] > limit]
+    for j in long_jobs:
+        os.remove(os.path.join(out, "audio", j["path"]))
+    if long_jobs:
+        print(f"corpus: left out {len(long_jobs)} utterance(s) longer than {max_seconds:g} s: "
+              + ", ".join(j["id"] for j in long_jobs), file=sys.stderr)
+    return [j for j in jobs if frames[j["id"]] <= limit]
+
+
 # ---------------------------------------------------------------------------------------------
 # Outputs
 
@@ -508,6 +522,8 @@ def main():
     p.add_argument("--augment", type=float, default=0.0, metavar="P",
                    help="probability that a training utterance gets speed/reverb/band/telephone effects")
     p.add_argument("--lm-sentences", type=int, default=20000, help="digits task: LM text size")
+    p.add_argument("--max-seconds", type=float, default=30.0,
+                   help="utterances synthesized longer than this are left out (30 s: the English recipe's batch)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     p.add_argument("--write-fairseq", action="store_true")
     args = p.parse_args()
@@ -524,6 +540,7 @@ def main():
     for split, _ in splits:
         os.makedirs(os.path.join(out, "audio", split), exist_ok=True)
     frames = synthesize(jobs, os.path.join(out, "audio"), args.seed, args.jobs)
+    jobs = drop_long(jobs, frames, out, args.max_seconds)
 
     for split, _ in splits:
         js = [j for j in jobs if j["split"] == split]
@@ -543,7 +560,7 @@ def main():
                  "".join(f"{v}\t{'test-only' if v in held_out else 'train,valid,test'}\n" for v in voices))
     if args.write_fairseq:
         write_fairseq(out, jobs, frames, splits)
-    hours = sum(frames.values()) / SAMPLE_RATE / 3600
+    hours = sum(frames[j["id"]] for j in jobs) / SAMPLE_RATE / 3600
     vocab = len({w for s in train for w in s.split()})
     print(f"corpus: {len(jobs)} utterances, {hours:.3f} h, {len(voices)} voices ({', '.join(held_out)} test only), "
           f"train vocabulary {vocab} words, lm.txt {len(lm)} sentences", file=sys.stderr)

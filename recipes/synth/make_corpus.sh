@@ -2,6 +2,7 @@
 # Builds a synthetic multi-speaker speech corpus from Debian TTS engines (docs/corpus.md).
 #   recipes/synth/make_corpus.sh OUT [--utterances N] [--seed S] [--voices main|all]
 #                                    [--task english|digits] [--noise-prob P] [--augment P] [--jobs J]
+#                                    [--max-seconds S]   (longer utterances are left out; default 30)
 # Writes OUT/audio/{train,valid,test}/*.wav (16 kHz mono s16), OUT/{split}.tsv/.ltr/.wrd,
 # OUT/dict.ltr.txt, OUT/lm.txt (LM text without the test sentences), OUT/utterances.tsv
 # (voice, rate, pitch, noise, and with --augment its effects, per utterance) and OUT/voices.txt.
@@ -13,7 +14,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 if [ $# -lt 1 ] || [[ "$1" == -* ]]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 out="$1"

@@ -138,6 +138,10 @@ CtcConfig finetuning_config(model::Wav2Vec2Config pretrained, const Value& secti
   if (const Value* v = section.find("apply_mask")) c.asr.apply_mask = v->as_bool(join(where, "apply_mask"));
   if (const Value* v = section.find("freeze_finetune_updates"))
     c.asr.freeze_finetune_updates = v->as_int(join(where, "freeze_finetune_updates"));
+  if (const Value* v = section.find("blank_weight")) c.asr.blank_weight = v->as_double(join(where, "blank_weight"));
+  if (const Value* v = section.find("blank_mode")) c.asr.blank_mode = v->as_string(join(where, "blank_mode"));
+  if (c.asr.blank_mode != "add" && c.asr.blank_mode != "set")
+    throw key_error(join(where, "blank_mode"), "expected add or set, got '" + c.asr.blank_mode + "'");
   try {
     c.encoder.validate();
   } catch (const Error& e) {
@@ -156,6 +160,8 @@ Value ctc_config_to_dict(const CtcConfig& c) {
   d.set("final_dropout", Value::real(c.asr.final_dropout));
   d.set("apply_mask", Value::boolean(c.asr.apply_mask));
   d.set("freeze_finetune_updates", Value::integer(c.asr.freeze_finetune_updates));
+  d.set("blank_weight", Value::real(c.asr.blank_weight));
+  d.set("blank_mode", Value::string(c.asr.blank_mode));
   Value task = Value::dict();
   task.set("_name", Value::string("audio_pretraining"));
   task.set("normalize", Value::boolean(c.encoder.normalize));

@@ -130,6 +130,13 @@ void save_huggingface(const std::string& dir, const LoadedModel& m) {
   const bool ctc = m.kind == ModelKind::kCtc;
   if (!ctc && !c.quantize_targets)
     throw Error(dir + ": Wav2Vec2ForPreTraining needs a quantized-target model (quantize_targets = true)");
+  // transformers' Wav2Vec2 has no counterpart of these: the exported model would decode otherwise.
+  if (ctc && m.asr.blank_weight != 0)
+    throw Error(dir + ": the model has blank_weight " + std::to_string(m.asr.blank_weight) +
+                ", which a HuggingFace Wav2Vec2ForCTC cannot express");
+  if (c.crop_seq_to_multiple != 1)
+    throw Error(dir + ": the model has crop_seq_to_multiple " + std::to_string(c.crop_seq_to_multiple) +
+                ", which a HuggingFace Wav2Vec2 cannot express");
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir + ": cannot create directory: " + ec.message());

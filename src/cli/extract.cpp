@@ -72,7 +72,7 @@ int run_extract(const ExtractOptions& o) {
     }
     torch::Tensor logits;
     // Wav2VecEncoder::forward's head (final_dropout is the identity in eval): [T, V].
-    if (o.logits) logits = m.ctc->w2v_encoder->proj->forward(f.x.select(0, 0));
+    if (o.logits) logits = m.ctc->w2v_encoder->head(f.x.select(0, 0));
 
     const std::string base = (fs::path(o.out_dir) / fs::path(path).stem()).string();
     // Logits share a single .pt file (key "logits"); otherwise they get <stem>.logits.{npy,pt}.

@@ -72,7 +72,9 @@ using LatentTemp = std::array<double, 3>;
   X(double, mask_channel_other, 0.0, "", {})                                                           \
   X(bool, no_mask_channel_overlap, false, "", {})                                                      \
   X(int64_t, mask_channel_min_space, 1, "", {})                                                        \
-  X(bool, mask_channel_before, false, "", {})
+  X(bool, mask_channel_before, false, "", {})                                                          \
+  /* Frames past the last whole multiple of crop_seq_to_multiple are dropped after layer_norm. */      \
+  X(int64_t, crop_seq_to_multiple, 1, "", {})
 
 // X(type, name, value): fairseq Wav2Vec2Config fields without a member here, which change the
 // network unless they keep the value of the plain wav2vec 2.0 architecture; the readers reject
@@ -92,13 +94,13 @@ using LatentTemp = std::array<double, 3>;
 // config and not read by the model (the pre-training task checks the negatives' knobs itself);
 // a non-empty ignored_because is printed as a warning when a config sets the key.
 #define W2V_WAV2VEC2_UNUSED_FIELDS(X)                                                                 \
-  X(int64_t, quantizer_factor, "3", "")                                                               \
+  X(int64_t, quantizer_factor, "3", "fairseq uses it only with quantizer_depth > 1, which w2v does not implement") \
   X(bool, negatives_from_everywhere, "false", "")                                                     \
   X(int64_t, codebook_negatives, "0", "")                                                             \
-  X(int64_t, max_positions, "100000", "")                                                             \
+  X(int64_t, max_positions, "100000", "fairseq's wav2vec2 reads it only for conformer layers")        \
   X(bool, checkpoint_activations, "false", W2V_NOT_USED)                                              \
-  X(int64_t, required_seq_len_multiple, "2", "")                                                      \
-  X(int64_t, crop_seq_to_multiple, "1", "not implemented: features are never cropped (fairseq's default 1)")
+  X(int64_t, required_seq_len_multiple, "2",                                                          \
+    "fairseq pads the frames to a multiple and masks the padding: the outputs are the same")
 
 // X(name, default, member): the fine-tuning keys (model.wav2vec_ctc, fairseq's Wav2Vec2AsrConfig)
 // that fairseq's Wav2VecEncoder copies into the pre-trained model's config, with the fine-tuning
@@ -134,8 +136,8 @@ using LatentTemp = std::array<double, 3>;
   X(bool, no_pretrained_weights, "false", "")                                             \
   X(double, final_dropout, "0.0", "")                                                     \
   X(bool, apply_mask, "false", "")                                                        \
-  X(int64_t, mask_min_space, "1", "")                                                     \
-  X(int64_t, mask_channel_min_space, "1", "")                                             \
+  X(int64_t, mask_min_space, "1", "fairseq does not pass it to the encoder")              \
+  X(int64_t, mask_channel_min_space, "1", "fairseq does not pass it to the encoder")      \
   X(int64_t, freeze_finetune_updates, "0", "")                                            \
   X(bool, normalize, "${task.normalize}", "")                                             \
   X(std::string, data, "${task.data}", "")                                                \

@@ -22,6 +22,7 @@ constexpr Type B = Type::Bool, I = Type::Int, F = Type::Float, S = Type::String,
 const char* kCpu = "w2v trains in fp32 on CPU";
 const char* kOneProcess = "w2v runs one process per worker without a GPU backend";
 const char* kNotUsed = W2V_NOT_USED;
+const char* kEvalOnly = "read by fairseq's evaluation scripts; w2v infer takes flags";
 
 // The model table's members with their defaults (what model::Wav2Vec2Config holds; config comes
 // before model, so the schema builds its own copy from the same table).
@@ -98,18 +99,19 @@ std::vector<KeySpec> build() {
   add("common", "", "reset_logging", B, "false", kNotUsed);
   add("common", "", "suppress_crashes", B, "false", kNotUsed);
   // common_eval
-  add("common_eval", "", "path", S, "null");
-  add("common_eval", "", "post_process", S, "null");
-  add("common_eval", "", "quiet", B, "false");
+  add("common_eval", "", "path", S, "null", kEvalOnly);
+  add("common_eval", "", "post_process", S, "null", kEvalOnly);
+  add("common_eval", "", "quiet", B, "false", kEvalOnly);
   add("common_eval", "", "model_overrides", S, "'{}'", kNotUsed);
-  add("common_eval", "", "results_path", S, "null");
+  add("common_eval", "", "results_path", S, "null", kEvalOnly);
   // checkpoint
   add("checkpoint", "", "save_dir", S, "checkpoints");
   add("checkpoint", "", "restore_file", S, "checkpoint_last.pt");
   add("checkpoint", "", "finetune_from_model", S, "null", kNotUsed);
   add("checkpoint", "", "reset_dataloader", B, "false");
-  add("checkpoint", "", "reset_lr_scheduler", B, "false");
-  add("checkpoint", "", "reset_meters", B, "false");
+  add("checkpoint", "", "reset_lr_scheduler", B, "false",
+      "the learning rate follows the update count; there is no scheduler state to reset");
+  add("checkpoint", "", "reset_meters", B, "false", "meters are not saved: a resumed run starts them afresh");
   add("checkpoint", "", "reset_optimizer", B, "false");
   add("checkpoint", "", "optimizer_overrides", S, "'{}'", kNotUsed);
   add("checkpoint", "", "save_interval", I, "1");
@@ -131,10 +133,12 @@ std::vector<KeySpec> build() {
   add("checkpoint", "", "write_checkpoints_asynchronously", B, "false", kNotUsed);
   // dataset
   add("dataset", "", "num_workers", I, "1");
-  // fairseq's audio tasks report no max_positions, so this filter never removes anything there;
-  // w2v batches an item longer than max_tokens as an error naming it either way.
+  // fairseq filters validation items by max_positions with it, and its audio tasks' max_positions
+  // is (sys.maxsize, sys.maxsize) (the models give None): nothing is ever removed. An item longer
+  // than max_tokens fails batching in fairseq and in w2v (an error naming it) either way.
   add("dataset", "", "skip_invalid_size_inputs_valid_test", B, "false",
-      "fairseq's audio tasks have no max_positions to filter by; an item over max_tokens is an error");
+      "fairseq's audio tasks allow any length (max_positions sys.maxsize), so it skips nothing; an item over "
+      "max_tokens is an error");
   add("dataset", "", "max_tokens", I, "null");
   add("dataset", "", "batch_size", I, "null");
   add("dataset", "", "required_batch_size_multiple", I, "8");
@@ -148,13 +152,14 @@ std::vector<KeySpec> build() {
   add("dataset", "", "validate_interval", I, "1");
   add("dataset", "", "validate_interval_updates", I, "0");
   add("dataset", "", "validate_after_updates", I, "0");
-  add("dataset", "", "fixed_validation_seed", I, "null");
+  add("dataset", "", "fixed_validation_seed", I, "null",
+      "validation draws its masks from common.seed, the same at every validation");
   add("dataset", "", "disable_validation", B, "false");
   add("dataset", "", "max_tokens_valid", I, "${dataset.max_tokens}");
   add("dataset", "", "batch_size_valid", I, "${dataset.batch_size}");
   add("dataset", "", "max_valid_steps", I, "null");
   add("dataset", "", "curriculum", I, "0", kNotUsed);
-  add("dataset", "", "gen_subset", S, "test");
+  add("dataset", "", "gen_subset", S, "test", kEvalOnly);
   add("dataset", "", "num_shards", I, "1", kNotUsed);
   add("dataset", "", "shard_id", I, "0", kNotUsed);
   // distributed_training
@@ -201,7 +206,7 @@ std::vector<KeySpec> build() {
   add("optimizer", "adam", "use_old_adam", B, "false", kNotUsed);
   add("optimizer", "adam", "fp16_adam_stats", B, "false", kCpu);
   add("optimizer", "adam", "tpu", B, "${common.tpu}", kCpu);
-  add("optimizer", "adam", "lr", FL, "${optimization.lr}");
+  add("optimizer", "adam", "lr", FL, "${optimization.lr}", "the learning rate comes from lr_scheduler.lr");
   // lr_scheduler: polynomial_decay
   add("lr_scheduler", "polynomial_decay", "warmup_updates", I, "0");
   add("lr_scheduler", "polynomial_decay", "force_anneal", I, "null", kNotUsed);
@@ -245,8 +250,8 @@ std::vector<KeySpec> build() {
     add("task", task, "precompute_mask_indices", B, "false", kNotUsed);
     add("task", task, "tpu", B, "${common.tpu}", kCpu);
     add("task", task, "text_compression_level", S, "none", kNotUsed);
-    add("task", task, "eval_wer", B, "false");
-    add("task", task, "eval_wer_post_process", S, "letter");
+    add("task", task, "eval_wer", B, "false", "for sequence-to-sequence models; CTC validation reports uer/wer");
+    add("task", task, "eval_wer_post_process", S, "letter", "CTC validation uses criterion.post_process");
     add("task", task, "autoregressive", B, "false", kNotUsed);
     // w2v's own: training-time augmentation of the train split (data/augment.h), all off.
     add("task", task, "augment_speed", FL, "null");

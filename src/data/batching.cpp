@@ -58,7 +58,7 @@ BatchIndices batch_by_size(const std::vector<int64_t>& indices, const std::vecto
     if (max_tokens > 0 && sample_len > max_tokens)
       throw Error("item " + std::to_string(idx) + " has " + std::to_string(sample_len) +
                   " samples, more than max_tokens " + std::to_string(max_tokens) +
-                  " (raise max_tokens or set max_sample_size)");
+                  " (raise max_tokens; in pretraining max_sample_size also caps it)");
     const int64_t tokens = (static_cast<int64_t>(batch.size()) + 1) * sample_len;
     const int64_t count = static_cast<int64_t>(batch.size());
     const bool full = count > 0 && ((max_sentences > 0 && count == max_sentences) || (max_tokens > 0 && tokens > max_tokens));

@@ -26,9 +26,9 @@ AudioDataset::AudioDataset(const std::string& manifest_tsv, const DatasetOptions
   }
   for (size_t i = 0; i < manifest.entries.size(); ++i) {
     const ManifestEntry& e = manifest.entries[i];
-    const bool too_short = e.num_samples < options.min_sample_size;
-    const bool too_long = options.pad && options.max_sample_size > 0 && e.num_samples > options.max_sample_size;
-    if (too_short || too_long) {
+    // As fairseq's FileAudioDataset: only the minimum filters; a longer item is cropped when
+    // collated (fine-tuning too, whose transcript then covers more than the audio).
+    if (e.num_samples < options.min_sample_size) {
       ++skipped_;
       continue;
     }

@@ -1,6 +1,7 @@
 // fairseq's FileAudioDataset (+ AddTargetDataset): a manifest, optionally its label file and
 // dictionary. Entries shorter than min_sample_size are skipped, and the same lines of the
-// label file with them, so item i always pairs audio and transcript of one manifest line.
+// label file with them, so item i always pairs audio and transcript of one manifest line;
+// longer ones than max_sample_size are kept (collate crops them).
 #pragma once
 
 #include <cstdint>
@@ -15,8 +16,9 @@ namespace w2v::data {
 
 struct DatasetOptions {
   int64_t min_sample_size = 0;
-  // 0 = unlimited. Pretraining (pad = false): longer items are randomly cropped to it.
-  // Fine-tuning (pad = true): longer items are skipped (a crop would cut their transcript).
+  // 0 = unlimited. Longer items are randomly cropped to it when collated, in pretraining and,
+  // as fairseq does, in fine-tuning (pad = true), where the crop cuts the audio, not the
+  // transcript: keep such items out of a labeled corpus.
   int64_t max_sample_size = 0;
   bool pad = false;        // false: pretraining collate (crop to shortest); true: zero-pad + mask
   bool normalize = false;  // fairseq task.normalize, applied to the whole file before cropping
@@ -32,7 +34,8 @@ class AudioDataset {
 
   size_t size() const { return items_.size(); }
   int64_t num_samples(size_t i) const { return items_[i].num_samples; }
-  // Size used for batching: min(num_samples, max_sample_size) in pretraining.
+  // Size used for batching (fairseq's num_tokens): min(num_samples, max_sample_size) in
+  // pretraining, num_samples when padding.
   int64_t batch_size_of(size_t i) const;
   std::vector<int64_t> batch_sizes() const;
 
@@ -45,7 +48,7 @@ class AudioDataset {
 
   std::string path(size_t i) const;         // absolute path of item i
   long manifest_line(size_t i) const { return items_[i].line; }
-  size_t skipped() const { return skipped_; }  // entries dropped by the size filters
+  size_t skipped() const { return skipped_; }  // entries dropped by min_sample_size
   const DatasetOptions& options() const { return options_; }
   const std::string& manifest_path() const { return manifest_path_; }
   const Dictionary* dictionary() const { return dictionary_.get(); }

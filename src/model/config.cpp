@@ -171,6 +171,7 @@ void Wav2Vec2Config::validate() const {
                         {"dropout_input", dropout_input}, {"dropout_features", dropout_features}})
     if (!(p >= 0.0 && p <= 1.0)) bad(key, "must be in [0, 1], got " + std::to_string(p));
   if (feature_grad_mult < 0) bad("feature_grad_mult", "must be >= 0");
+  if (crop_seq_to_multiple < 1) bad("crop_seq_to_multiple", "must be >= 1");
   if (quantize_targets) {
     if (latent_groups < 1 || latent_vars < 1) bad("latent_groups", "latent_groups and latent_vars must be >= 1");
     if (vq_dim() % latent_groups != 0)

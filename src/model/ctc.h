@@ -9,6 +9,8 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include <string>
+
 #include "model/wav2vec2.h"
 
 namespace w2v::model {
@@ -19,6 +21,10 @@ struct Wav2Vec2AsrOptions {
   double final_dropout = 0.0;
   bool apply_mask = false;               // use the caller's masks in training
   int64_t freeze_finetune_updates = 0;   // w2v_model runs without grad before this many updates
+  // fairseq's Wav2VecCtc.get_logits: the blank's logit (index 0) is raised by (blank_mode
+  // "add") or set to ("set") blank_weight, in training and inference alike; 0 = unchanged.
+  double blank_weight = 0.0;
+  std::string blank_mode = "add";
 };
 
 struct CtcOutput {
@@ -32,6 +38,9 @@ class Wav2VecEncoderImpl : public torch::nn::Module {
   // Masks are applied only when training and opts.apply_mask (see Wav2Vec2Model).
   CtcOutput forward(const torch::Tensor& source, const torch::Tensor& padding_mask,
                     const torch::Tensor& mask_indices, const torch::Tensor& mask_channel_indices);
+  // The CTC head on context-network output [..., D]: final_dropout, proj, then the blank
+  // weight; no padding (forward fills padded frames).
+  torch::Tensor head(const torch::Tensor& x);
   void set_num_updates(int64_t num_updates) { num_updates_ = num_updates; }
 
   Wav2Vec2Model w2v_model{nullptr};

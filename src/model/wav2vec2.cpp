@@ -61,6 +61,14 @@ Wav2Vec2Features Wav2Vec2ModelImpl::extract_features(const torch::Tensor& source
   features = layer_norm->forward(features.transpose(1, 2).to(layer_norm->weight.scalar_type()));
   auto unmasked = features.clone();
   out.padding_mask = frame_padding_mask(padding_mask, features.size(1));
+  // fairseq's crop_seq_to_multiple: the frames past the last whole multiple are dropped, after
+  // features_pen (which keeps them) and the padding mask.
+  const int64_t frames = cropped_frames(features.size(1));
+  if (frames < features.size(1)) {
+    features = features.narrow(1, 0, frames);
+    unmasked = unmasked.narrow(1, 0, frames);
+    if (out.padding_mask.defined()) out.padding_mask = out.padding_mask.narrow(1, 0, frames);
+  }
 
   if (post_extract_proj)
     features = linear(post_extract_proj_fast_, *post_extract_proj, features).to(unmasked.scalar_type());

@@ -43,6 +43,7 @@ class Wav2Vec2ModelImpl : public torch::nn::Module {
   explicit Wav2Vec2ModelImpl(const Wav2Vec2Config& cfg, bool with_pretraining_heads = true);
 
   // source [B, L] float; padding_mask [B, L] bool (true = padded sample) or undefined.
+  // T = cropped_frames(output_length(L)).
   // mask_indices [B, T] bool: frames replaced by mask_emb; mask_channel_indices [B, C] bool:
   // channels zeroed at every frame (both undefined = no masking). layer: -1 = all layers,
   // j = stop after layer j (0-based).
@@ -65,6 +66,9 @@ class Wav2Vec2ModelImpl : public torch::nn::Module {
   // formula of current fairseq; undefined when padding_mask is undefined or has no padding.
   torch::Tensor frame_padding_mask(const torch::Tensor& padding_mask, int64_t frames) const;
   int64_t output_length(int64_t samples) const { return conv_output_length(feature_extractor->specs(), samples); }
+  // Frames the context network sees of `frames` conv frames: crop_seq_to_multiple drops the
+  // rest of the last multiple (extract_features' T for a batch of output_length(L) frames).
+  int64_t cropped_frames(int64_t frames) const { return frames - frames % cfg_.crop_seq_to_multiple; }
 
   // Prepares inference weights at precision p (precision.h); used in eval mode without
   // autograd only. The parameters stay as they are: prepare again after changing them.

@@ -24,10 +24,6 @@ class CtcTask : public Task {
   CtcTask(const config::Config& cfg, const TrainSettings& settings, const WordDecoderFactory& make_lm_decoder) {
     masks_ = read_masks(cfg);
     build_model(cfg, settings);
-    blank_weight_ = cfg.real("model.blank_weight");
-    blank_mode_ = cfg.text("model.blank_mode");
-    if (blank_mode_ != "add" && blank_mode_ != "set")
-      throw key_error("model.blank_mode", "expected add or set, got '" + blank_mode_ + "'");
     criterion_ = std::make_unique<CtcCriterion>(cfg.flag("criterion.zero_infinity"), cfg.flag("criterion.sentence_avg"),
                                                 post_process(cfg));
     LmDecoderSpec spec = read_lm_decoder_spec(cfg);
@@ -99,15 +95,8 @@ class CtcTask : public Task {
   std::pair<CriterionResult, model::CtcOutput> forward(const data::Batch& batch, Rng& rng, bool training) {
     torch::Tensor mask, channels;
     if (training && model_.asr.apply_mask) masks_.draw(model_, batch, rng, mask, channels);
+    // The logits carry model.blank_weight already (Wav2VecCtc, as fairseq's get_logits).
     auto o = model_.ctc->forward(batch.source, batch.padding_mask, mask, channels);
-    // fairseq's Wav2VecCtc.get_logits: the blank's logit is raised by (add) or set to (set)
-    // model.blank_weight before the criterion's log_softmax.
-    if (blank_weight_ != 0) {
-      auto blank = torch::zeros({o.logits.size(-1)}, o.logits.options());
-      blank[0] = 1.0;
-      o.logits = blank_mode_ == "add" ? o.logits + blank * blank_weight_
-                                      : o.logits * (1 - blank) + blank * blank_weight_;
-    }
     CriterionResult r = (*criterion_)(o.logits, o.padding_mask, batch.target);
     return {std::move(r), std::move(o)};
   }
@@ -115,8 +104,6 @@ class CtcTask : public Task {
   data::Dictionary dictionary_;
   std::unique_ptr<CtcCriterion> criterion_;
   WordDecoder lm_decoder_;  // empty: wer is the greedy WER
-  double blank_weight_ = 0;
-  std::string blank_mode_ = "add";
 };
 
 }  // namespace

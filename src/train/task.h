@@ -50,7 +50,6 @@ class Task {
   // A warning about a train_inner record's values (e.g. a collapsing codebook), or "".
   virtual std::string check(const Stats&) const { return ""; }
 
- protected:
   // fairseq's time and channel masks of the encoder's input features.
   struct Masks {
     MaskOptions time, channel;
@@ -58,9 +57,10 @@ class Task {
     void draw(const ckpt::LoadedModel& m, const data::Batch& batch, Rng& rng, torch::Tensor& time_mask,
               torch::Tensor& channel_mask) const;
   };
-  // Reads model.mask_* (errors name unsupported values).
+  // Reads model.mask_* as fairseq's apply_mask passes them (errors name unsupported values).
   static Masks read_masks(const config::Config& cfg);
 
+ protected:
   ckpt::LoadedModel model_;
   Masks masks_;
 };

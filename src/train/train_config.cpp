@@ -95,6 +95,21 @@ CheckpointSettings read_checkpoint(const config::Config& cfg) {
   return c;
 }
 
+// Keys whose schema entry cannot say "ignored" because w2v implements some of their values:
+// fairseq's published configs set log_format json and the log_keys w2v always logs.
+std::vector<std::string> partly_implemented(const config::Config& cfg, bool pretraining) {
+  std::vector<std::string> out;
+  if (cfg.is_set("common.log_format") && cfg.text("common.log_format") != "json")
+    out.push_back("warning: common.log_format=" + cfg.text("common.log_format") +
+                  " is ignored: w2v writes JSON lines (json)");
+  if (pretraining)
+    for (const std::string& k : cfg.texts("criterion.log_keys"))
+      if (k != "prob_perplexity" && k != "code_perplexity" && k != "temp")
+        out.push_back("warning: criterion.log_keys entry '" + k +
+                      "' is ignored: w2v logs prob_perplexity, code_perplexity and temp");
+  return out;
+}
+
 }  // namespace
 
 TrainSettings read_train_settings(const config::Config& cfg) {
@@ -140,6 +155,7 @@ TrainSettings read_train_settings(const config::Config& cfg) {
   s.log.progress_bar = !cfg.flag("common.no_progress_bar");
 
   s.data = read_data(cfg, s.pretraining, s.seed);
+  s.warnings = partly_implemented(cfg, s.pretraining);
   return s;
 }
 

@@ -69,6 +69,9 @@ struct TrainSettings {
   ValidationSettings validation;
   LogSettings log;
   DataSettings data;
+  // Keys set to values w2v does not implement (accepted because fairseq's configs set them),
+  // one "warning: ..." line each.
+  std::vector<std::string> warnings;
 };
 
 // Reads and checks every trainer setting (config::check_ranges included); errors name the key.

@@ -83,6 +83,7 @@ Trainer::Impl::Impl(const config::Config& cfg, std::ostream& log, const TrainerO
   torch::manual_seed(s.seed);  // the model's initial weights
   if (master() && !s.checkpoint.no_save) save_dir_lock = std::make_unique<SaveDirLock>(s.checkpoint.save_dir);
   for (const auto& w : cfg.warnings()) metrics.warn(w);
+  for (const auto& w : s.warnings) metrics.warn(w);
   if (save_dir_lock && save_dir_lock->removed_temp_files() > 0)
     metrics.warn("removed " + std::to_string(save_dir_lock->removed_temp_files()) +
                  " temp file(s) of interrupted saves from " + s.checkpoint.save_dir);
@@ -121,8 +122,7 @@ void Trainer::Impl::open_data(const std::shared_ptr<data::Dictionary>& dictionar
   train_set = open(d.train_subset);
   if (train_set->size() == 0)
     throw Error(d.dir + "/" + d.train_subset + ".tsv: no training samples (" + std::to_string(train_set->skipped()) +
-                " skipped by task.min_sample_size=" + std::to_string(d.dataset.min_sample_size) +
-                " / task.max_sample_size)");
+                " skipped by task.min_sample_size=" + std::to_string(d.dataset.min_sample_size) + ")");
   data::LoaderOptions lo = d.train;
   if (dist) {
     lo.rank = dist->rank();

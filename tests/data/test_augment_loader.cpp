@@ -55,9 +55,9 @@ TEST(AugmentLoader, DeterministicForAnyWorkersAndResumeAndSizedByTheNewLengths) 
   const std::string tsv = write_set(dir, 12);
   DatasetOptions o;
   o.pad = true;
-  o.max_sample_size = 20000;  // u11 (20500) is skipped; u10 (19000) slowed to 0.8 would be 23750
+  o.max_sample_size = 20000;  // u11 (20500) is cropped; u10 (19000) slowed to 0.8 would be 23750
   auto ds = std::make_shared<AudioDataset>(tsv, o);
-  ASSERT_EQ(ds->size(), 11u);
+  ASSERT_EQ(ds->size(), 12u);
   LoaderOptions lo;
   lo.max_tokens = 45000;
   lo.required_batch_size_multiple = 1;
@@ -83,8 +83,8 @@ TEST(AugmentLoader, DeterministicForAnyWorkersAndResumeAndSizedByTheNewLengths) 
   for (const auto& [id, row] : e1.rows) {
     const int64_t n = ds->num_samples(static_cast<size_t>(id));
     const int64_t len = static_cast<int64_t>(row.size());
-    // Whole utterances: the length is exactly that of one of the speeds, never cropped; speed 1
-    // only where 0.8 would exceed max_sample_size.
+    // Whole utterances: the length is exactly that of one of the speeds, never cropped (but u11,
+    // longer than max_sample_size at speed 1); speed 1 only where 0.8 would exceed max_sample_size.
     for (double s : {0.8, 1.25, 1.0})
       if (len == augmented_length(n, s)) speeds.insert(s);
     EXPECT_TRUE(len != n || augmented_length(n, 0.8) > o.max_sample_size) << id;

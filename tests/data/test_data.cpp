@@ -103,7 +103,7 @@ TEST(Dataset, SizeFiltersSkipTheSameLabelLines) {
   AudioDataset ds(set.tsv, o, set.ltr, set.dict);
   size_t kept = 0;
   for (size_t i = 0; i < m.entries.size(); ++i) {
-    if (m.entries[i].num_samples < 2500 || m.entries[i].num_samples > 5000) continue;
+    if (m.entries[i].num_samples < 2500) continue;  // max_sample_size filters nothing
     ASSERT_LT(kept, ds.size());
     EXPECT_EQ(ds.path(kept), m.full_path(i));
     EXPECT_EQ(ds.target(kept), set.dict->encode(ltr[i]));
@@ -113,6 +113,19 @@ TEST(Dataset, SizeFiltersSkipTheSameLabelLines) {
   EXPECT_EQ(kept, ds.size());
   EXPECT_EQ(ds.skipped(), m.entries.size() - kept);
   EXPECT_GT(ds.skipped(), 0u);
+  // An item longer than max_sample_size stays, as in fairseq, and collate crops it: in
+  // fine-tuning too, with its whole transcript.
+  size_t longest = 0;
+  for (size_t k = 1; k < ds.size(); ++k)
+    if (ds.num_samples(k) > ds.num_samples(longest)) longest = k;
+  DatasetOptions capped = o;
+  capped.max_sample_size = ds.num_samples(longest) - 100;
+  AudioDataset cropped(set.tsv, capped, set.ltr, set.dict);
+  EXPECT_EQ(cropped.size(), ds.size());
+  EXPECT_EQ(cropped.batch_size_of(longest), ds.num_samples(longest));  // fairseq's num_tokens: the full length
+  const Batch b = collate(cropped, {static_cast<int64_t>(longest)}, 7);
+  EXPECT_EQ(b.source.size(1), capped.max_sample_size);
+  EXPECT_EQ(b.target_lengths[0].item<int64_t>(), static_cast<int64_t>(cropped.target(longest).size()));
 
   write_text(set.dir / "short.ltr", "A |\n");
   const std::string e = error_of([&] { AudioDataset(set.tsv, o, set.dir / "short.ltr", set.dict); });

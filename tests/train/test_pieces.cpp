@@ -14,6 +14,7 @@
 #include "train/masking.h"
 #include "train/negatives.h"
 #include "train/oracle.h"
+#include "train/task.h"
 #include "util/error.h"
 
 // Inside the namespace rather than `using namespace` at file scope, which would leak into the
@@ -96,6 +97,59 @@ TEST(Masking, MatchesReferenceGivenTheSameDraws) {
     for (size_t i = 0; i < ours[c].size(); ++i)
       EXPECT_EQ(ref[c]["rows"][i].get<std::vector<int64_t>>(), ours[c][i]) << "case " << c << " row " << i;
   }
+}
+
+// fairseq's apply_mask passes require_same_masks and mask_dropout to the time masks only; the
+// channel masks keep compute_mask_indices' defaults: every row the same count, no dropout.
+TEST(Masking, ChannelMasksEqualiseAsFairseqWhateverTheTimeMaskKnobs) {
+  const auto cfg = config::Config::load(
+      std::string(W2V_SOURCE_DIR) + "/configs/finetuning/base_100h.yaml",
+      {"task.data=/unused", "model.w2v_path=/unused.pt", "model.require_same_masks=false", "model.mask_dropout=0.2",
+       "model.mask_channel_prob=0.5", "model.mask_channel_length=8"});
+  const Task::Masks m = Task::read_masks(cfg);
+  EXPECT_FALSE(m.time.require_same_masks);
+  EXPECT_EQ(m.time.mask_dropout, 0.2);
+  EXPECT_EQ(m.time.min_masks, 2);
+  json request = json::array();
+  std::vector<std::vector<std::vector<int64_t>>> ours;
+  const std::vector<int64_t> channels(4, 48);  // B = 4 rows of D = 48 channels
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    RecordingRandom rng(seed + 100);
+    ours.push_back(compute_mask_indices(channels, m.channel, rng));
+    for (const auto& row : ours.back()) EXPECT_EQ(row.size(), ours.back()[0].size());
+    // fairseq's call: compute_mask_indices((B, C), None, mask_channel_prob, mask_channel_length,
+    // mask_channel_selection, mask_channel_other), everything else at its default.
+    request.push_back({{"valid_lengths", channels}, {"prob", 0.5}, {"length", 8}, {"min_masks", 0},
+                       {"selection", "static"}, {"other", 0.0}, {"require_same_masks", true},
+                       {"mask_dropout", 0.0}, {"uniform", rng.uniforms}, {"below", rng.belows},
+                       {"choose", rng.chooses}});
+  }
+  const json ref = run_oracle("train_masking.py", request);
+  ASSERT_EQ(ref.size(), ours.size());
+  for (size_t c = 0; c < ours.size(); ++c)
+    for (size_t i = 0; i < ours[c].size(); ++i)
+      EXPECT_EQ(ref[c]["rows"][i].get<std::vector<int64_t>>(), ours[c][i]) << "draw " << c << " row " << i;
+}
+
+// Keys w2v implements for some values only warn for the others (the published configs' values
+// stay silent); a key accepted without any effect warns whenever a config sets it.
+TEST(TrainSettings, KeysWithoutEffectWarn) {
+  const std::string path = std::string(W2V_SOURCE_DIR) + "/configs/pretraining/wav2vec2_base_librispeech.yaml";
+  const auto published = config::Config::load(path, {"task.data=/unused"});
+  EXPECT_TRUE(read_train_settings(published).warnings.empty());
+  const auto other = config::Config::load(
+      path, {"task.data=/unused", "common.log_format=tqdm", "criterion.log_keys=[temp,features_pen]",
+             "dataset.fixed_validation_seed=7", "model.required_seq_len_multiple=4"});
+  const auto w = read_train_settings(other).warnings;
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_NE(w[0].find("common.log_format=tqdm"), std::string::npos) << w[0];
+  EXPECT_NE(w[1].find("'features_pen'"), std::string::npos) << w[1];
+  size_t ignored = 0;
+  for (const auto& line : other.warnings())
+    if (line.find("dataset.fixed_validation_seed") != std::string::npos ||
+        line.find("model.required_seq_len_multiple") != std::string::npos)
+      ++ignored;
+  EXPECT_EQ(ignored, 2u);
 }
 
 TEST(Masking, Properties) {

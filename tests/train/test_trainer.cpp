@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -149,13 +150,15 @@ TEST_F(Trainer, ConfigErrorsNameTheKey) {
                w2v::Error);
 }
 
-// The worker half of Trainer.TwoWorkersMatchOneProcessAccumulatingTwoBatches, which runs this
-// test binary twice with RANK/WORLD_SIZE set (disabled so that plain runs do not start it).
+// The worker half of Trainer.TwoWorkersMatchOneProcessAccumulatingTwoBatches and
+// TrainerOracle.TwoWorkers..., which run this test binary twice with RANK/WORLD_SIZE set
+// (disabled so that plain runs do not start it); W2V_DDP_UPDATES updates (default 3).
 TEST(DistributedWorker, DISABLED_Run) {
   const char* data = std::getenv("W2V_DDP_DATA");
   ASSERT_NE(data, nullptr);
   torch::set_num_threads(1);
-  auto o = pretrain_overrides(data, std::string(data) + "/ddp", 3);
+  const char* updates = std::getenv("W2V_DDP_UPDATES");
+  auto o = pretrain_overrides(data, std::string(data) + "/ddp", updates ? std::atoi(updates) : 3);
   o.push_back("distributed_training.distributed_world_size=2");
   std::ostringstream out;
   w2v::train::Trainer t(Config::load(kRoot + "/configs/pretraining/wav2vec2_base_librispeech.yaml", o), out);
