@@ -58,9 +58,37 @@ Alignment align(const std::vector<T>& ref, const std::vector<T>& hyp) {
   return a;
 }
 
+// The distance alone (two rows, no table, no backtrace), capped: a distance above `limit` comes
+// back as limit + 1, found as soon as the length difference or a whole row exceeds it. Equals
+// align(a, b).errors() whenever that is <= limit. Seq: anything with size() and operator[]
+// (std::string, std::vector). Nearest-key suggestions call it for hundreds of candidates.
+template <class Seq>
+size_t edit_distance_at_most(const Seq& a, const Seq& b, size_t limit) {
+  const size_t n = a.size(), m = b.size();
+  if ((n > m ? n - m : m - n) > limit) return limit + 1;
+  // row[j] = distance between a[0..i) and b[0..j) for the current i.
+  std::vector<size_t> row(m + 1);
+  for (size_t j = 0; j <= m; ++j) row[j] = j;
+  for (size_t i = 1; i <= n; ++i) {
+    size_t diag = row[0];  // (i-1, j-1)
+    row[0] = i;
+    size_t row_min = row[0];
+    for (size_t j = 1; j <= m; ++j) {
+      const size_t up = row[j];  // (i-1, j)
+      const size_t sub = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
+      row[j] = std::min(sub, std::min(up, row[j - 1]) + 1);
+      diag = up;
+      row_min = std::min(row_min, row[j]);
+    }
+    // Every later row is at least this row's minimum: no alignment can come back under it.
+    if (row_min > limit) return limit + 1;
+  }
+  return row[m] > limit ? limit + 1 : row[m];
+}
+
 template <class T>
 size_t edit_distance(const std::vector<T>& ref, const std::vector<T>& hyp) {
-  return align(ref, hyp).errors();
+  return edit_distance_at_most(ref, hyp, SIZE_MAX - 1);
 }
 
 }  // namespace w2v::eval

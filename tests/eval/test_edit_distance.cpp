@@ -91,5 +91,30 @@ TEST(EditDistance, RandomPairsMatchTorchaudio) {
   }
 }
 
+// The distance-only, capped version (config's "did you mean") against the alignment, on strings
+// and word vectors: equal up to the cap, cap + 1 beyond it.
+TEST(EditDistance, CappedDistanceEqualsAlignmentUpToTheCap) {
+  std::mt19937 rng(11);
+  auto draw = [&](int max_len) {
+    std::string s(std::uniform_int_distribution<int>(0, max_len)(rng), 'a');
+    for (auto& c : s) c = static_cast<char>('a' + std::uniform_int_distribution<int>(0, 3)(rng));
+    return s;
+  };
+  size_t capped = 0;
+  for (int n = 0; n < 2000; ++n) {
+    const std::string a = draw(14), b = draw(14);
+    const size_t full = align(split_chars(a), split_chars(b)).errors();
+    EXPECT_EQ(edit_distance(split_chars(a), split_chars(b)), full) << a << " / " << b;
+    for (size_t limit = 0; limit <= 15; ++limit) {
+      const size_t d = edit_distance_at_most(a, b, limit);
+      EXPECT_EQ(d, full <= limit ? full : limit + 1) << a << " / " << b << " limit " << limit;
+      capped += full > limit;
+    }
+  }
+  EXPECT_GT(capped, 1000u);  // the cap was hit often, not only the exact path
+  EXPECT_EQ(edit_distance_at_most(std::string("optimization.max_updat"), std::string("optimization.max_update"), 0), 1u);
+  EXPECT_EQ(edit_distance_at_most(std::string(""), std::string("abc"), 5), 3u);
+}
+
 }  // namespace
 }  // namespace w2v::eval
