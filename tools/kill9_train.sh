@@ -9,7 +9,12 @@
 #  - no worker outlived a killed parent (multi), and
 #  - the trajectory (loss and gnorm of every update, final weights) equals an uninterrupted run.
 #   tools/kill9_train.sh [--w2v BIN] [--kills N] [--updates U] [--mode single|multi|both]
-#                        [--workdir DIR] [--seed S]
+#                        [--workdir DIR] [--seed S] [--aim-first] [--min-aimed A]
+# --aim-first: the aimed kills are kills 1, 4, 7 ... (a run that starts from nothing always has a
+# save ahead of it) instead of 3, 6, 9 ...; --min-aimed A: fail unless at least A kills per mode
+# landed in a save the watcher saw start (default 0). ctest's quick run uses both, so that its
+# one aimed kill must hit a save (with its third kill aimed, earlier kills sometimes let the
+# short run finish first).
 # Multi-process runs kill the parent on odd kills and a worker on even ones (in a save: the
 # worker writing it). A kill that left a temp file behind counts as "in a save"; the next start
 # must remove it. Exit 0 when every check holds; the summary line per mode goes to stdout
@@ -22,6 +27,8 @@ updates=12
 mode=both
 workdir="${TMPDIR:-/tmp}/w2v_kill9"
 seed=$$
+aim_shift=0
+min_aimed=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --w2v) w2v="$2"; shift 2 ;;
@@ -30,7 +37,9 @@ while [ $# -gt 0 ]; do
     --mode) mode="$2"; shift 2 ;;
     --workdir) workdir="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --aim-first) aim_shift=2; shift ;;
+    --min-aimed) min_aimed="$2"; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "kill9_train.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -149,8 +158,9 @@ run_mode() {
   mkdir -p "$dir"
   for k in $(seq 1 "$kills"); do
     local log="$base/seg$k.log" workers="" victim
+    local kind=$(((k + aim_shift) % 3))  # 0: aimed into a save, 1: from the start, 2: after an update
     train "$dir" "$log"
-    if [ $((k % 3)) = 0 ]; then
+    if [ "$kind" = 0 ]; then
       # Inside a save, the next one the run makes.
       local who=parent
       [ "$m" = multi ] && [ $((k % 2)) = 0 ] && who=writer
@@ -161,7 +171,7 @@ run_mode() {
       # A random point, within about two updates' time (the whole run's span divided by its
       # updates) so that the kills spread over the run rather than most segments finishing it:
       # kills 1, 4, 7 ... from the start (start-up included), the others after a first update.
-      if [ $((k % 3)) = 2 ]; then
+      if [ "$kind" = 2 ]; then
         for _ in $(seq 1 1200); do
           grep -q train_inner "$log" 2> /dev/null && break
           kill -0 "$pid" 2> /dev/null || break
@@ -219,6 +229,7 @@ run_mode() {
   [ "$(check_checkpoints "$dir")" = "$updates" ] || fail "$m" "final checkpoint_last.pt is not at update $updates"
   ! ls "$dir"/*.tmp.* > /dev/null 2>&1 || fail "$m" "temp files left: $(ls "$dir"/*.tmp.*)"
   [ "$orphans" = 0 ] || fail "$m" "$orphans worker(s) outlived a killed parent"
+  [ "$aimed" -ge "$min_aimed" ] || fail "$m" "only $aimed kill(s) landed in a save the watcher saw start, --min-aimed $min_aimed"
   # Every update any segment logged, and the final weights, equal the uninterrupted run's.
   local same
   same=$("$py" - "$base" "$updates" <<'EOF'
