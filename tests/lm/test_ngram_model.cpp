@@ -18,6 +18,24 @@ namespace {
 
 const std::string kExample = std::string(W2V_SOURCE_DIR) + "/tests/lm/data/spec_example.arpa";
 
+// Every n-gram of the ARPA file, looked up in `model`, has the ARPA text's log10 probability and
+// backoff; returns how many n-grams were checked.
+size_t expect_every_ngram_as_in(const std::string& arpa_file, const NgramModel& model) {
+  size_t checked = 0;
+  ArpaReader::read(
+      arpa_file, [](const std::vector<uint64_t>&) {},
+      [&](const ArpaNgram& g) {
+        std::vector<WordIndex> ids;
+        for (auto w : g.words) ids.push_back(model.index(w));
+        float p, b;
+        ASSERT_TRUE(model.lookup(ids, &p, &b));
+        EXPECT_EQ(p, g.log10_prob);
+        EXPECT_EQ(b, g.log10_backoff);
+        ++checked;
+      });
+  return checked;
+}
+
 struct Scored {
   std::string word;
   WordIndex id;
@@ -94,20 +112,7 @@ TEST(NgramModel, ArpaHoldsEveryNgramAndCompiledBinaryScoresAlike) {
   auto bin = open_language_model(dir.file("lm.bin"));
   ASSERT_EQ(bin->vocab_size(), arpa->vocab_size());
   expect_kenlm_query(*bin);
-  // Every n-gram of the file, looked up in the ARPA-loaded model, has the ARPA text's values.
-  size_t checked = 0;
-  ArpaReader::read(
-      kExample, [](const std::vector<uint64_t>&) {},
-      [&](const ArpaNgram& g) {
-        std::vector<WordIndex> ids;
-        for (auto w : g.words) ids.push_back(arpa->index(w));
-        float p, b;
-        ASSERT_TRUE(arpa->lookup(ids, &p, &b));
-        EXPECT_EQ(p, g.log10_prob);
-        EXPECT_EQ(b, g.log10_backoff);
-        ++checked;
-      });
-  EXPECT_EQ(checked, 9u + 13u + 13u);
+  EXPECT_EQ(expect_every_ngram_as_in(kExample, *arpa), 9u + 13u + 13u);
 }
 
 // The ARPA-loaded tables and `lm compile`'s KenLM probing file of a random order-4 model: every
@@ -131,19 +136,7 @@ TEST(NgramModel, CompiledBinaryEqualsArpaOnRandomOrder4Model) {
   auto arpa = NgramModel::from_arpa(dir.file("lm.arpa"));
   write_kenlm_probing(dir.file("lm.arpa"), dir.file("lm.bin"));
   auto bin = open_language_model(dir.file("lm.bin"));
-  size_t checked = 0;
-  ArpaReader::read(
-      dir.file("lm.arpa"), [](const std::vector<uint64_t>&) {},
-      [&](const ArpaNgram& g) {
-        std::vector<WordIndex> ids;
-        for (auto w : g.words) ids.push_back(arpa->index(w));
-        float p, b;
-        ASSERT_TRUE(arpa->lookup(ids, &p, &b));
-        ASSERT_EQ(p, g.log10_prob);
-        ASSERT_EQ(b, g.log10_backoff);
-        ++checked;
-      });
-  EXPECT_GT(checked, 1000u);
+  EXPECT_GT(expect_every_ngram_as_in(dir.file("lm.arpa"), *arpa), 1000u);
   // Both number the words in the ARPA's order (lmplz writes <unk> first, KenLM's id 0).
   ASSERT_EQ(bin->vocab_size(), arpa->vocab_size());
   for (WordIndex i = 0; i < arpa->vocab_size(); ++i) ASSERT_EQ(bin->index(arpa->word(i)), i) << arpa->word(i);
