@@ -48,7 +48,7 @@ if command -v gnuplot > /dev/null; then
     "$plots/pretraining.png"
   # One curve per fine-tuned model: "FILE" using 1:2 with STYLE title "TITLE", ...
   curves() {
-    local suffix="$1" style="$2" init sep=""
+    local suffix="$1" style="$2" init title sep=""
     for init in "${inits[@]}"; do
       case "$init" in
         pretrained) title="pretrained" ;; scratch) title="from scratch" ;; selftrained) title="pretrained + self-training" ;;

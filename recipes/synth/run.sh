@@ -63,8 +63,8 @@ augment_overrides=()
 # pseudo-label needs to be trained on (docs/recipes.md: how they were chosen).
 tune_lm_weights=0:6:0.5; tune_word_scores=-3:6:1
 min_confidence=0.8
-# Stage sizes. Full digits run: 21 min on 2 idle cores, 26.5 with --compare-scratch (docs/recipes.md
-# has each stage's time); quick: ~3 min. The labeled subset is
+# Stage sizes. Full digits run: about 24.5 min on 2 idle cores (estimated from the stage times
+# in docs/recipes.md; 5 more with --compare-scratch); quick: ~3 min. The labeled subset is
 # a fraction of the training audio that pretraining sees whole: 200 of the digits task's 850
 # training utterances are 5 minutes of speech, the paper's smallest (10-minute) split scaled to
 # the corpus. With all 850 labeled, random init catches up with these few minutes of
@@ -84,8 +84,8 @@ elif [ "$task" = english ]; then
   pt_updates=$(awk -v h="$h" 'BEGIN{printf "%d", h*3600*0.4*1.1}')
   ft_updates=$(awk -v h="$h" 'BEGIN{printf "%d", h*3600*0.3*1.45}')
   ft_valid=$((ft_updates / 5)); lm_order=4
-  # Sentences are longer than digit strings: a worker's batch holds up to 30 s, and the rare
-  # longer sentence is left out of fine-tuning (task.max_sample_size) rather than failing it.
+  # Sentences are longer than digit strings: a worker's batch holds up to 30 s; make_corpus
+  # leaves out the rare longer sentence (--max-seconds 30), which fine-tuning would crop.
   task_overrides=(dataset.max_tokens=480000 task.max_sample_size=480000)
 else
   : "${utterances:=1000}" "${labeled:=200}"
