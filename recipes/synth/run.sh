@@ -63,8 +63,8 @@ augment_overrides=()
 # pseudo-label needs to be trained on (docs/recipes.md: how they were chosen).
 tune_lm_weights=0:6:0.5; tune_word_scores=-3:6:1
 min_confidence=0.8
-# Stage sizes. Full digits run: about 24.5 min on 2 idle cores (estimated from the stage times
-# in docs/recipes.md; 5 more with --compare-scratch); quick: ~3 min. The labeled subset is
+# Stage sizes. Full digits run: 23.8 min on 2 idle cores (measured, docs/recipes.md; about 5
+# more with --compare-scratch); quick: ~3 min. The labeled subset is
 # a fraction of the training audio that pretraining sees whole: 200 of the digits task's 850
 # training utterances are 5 minutes of speech, the paper's smallest (10-minute) split scaled to
 # the corpus. With all 850 labeled, random init catches up with these few minutes of
