@@ -4,6 +4,7 @@
 // and cover what transcribe found; memory for the finished part is dropped.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
@@ -88,16 +89,28 @@ TEST_F(StreamTest, FinalAndPartialsEqualTranscribeOfTheSameAudio) {
   expect_same_words(end.finals[0], whole);
 }
 
-// Disabled: the tiny random model emits no pause (two blank frames) in this 6 s noise, so the
-// test cannot check segmentation (it fails its own precondition); it needs a trained model's
-// emissions or a model whose output can be steered to blank (issue 14 note).
-TEST_F(StreamTest, DISABLED_PausesEndSegmentsInTimeOrder) {
+// The random model hears letters in almost every frame of noise, so it is given a blank bias at
+// the median of (best other score - blank score) over this audio's frames: about half the frames
+// become blank, and runs of two (a pause here) end segments.
+TEST_F(StreamTest, PausesEndSegmentsInTimeOrder) {
   StreamOptions so;
   so.chunk_seconds = 0.5;
   so.overlap_seconds = 0.25;
   so.pause_seconds = 0.04;  // two blank or word-boundary frames
-  const Recognizer rec(options(so));
   const auto wave = noise(6 * audio::kSampleRate, 22);
+  std::vector<float> margins;
+  {
+    const auto e = Recognizer(options(so)).emissions(wave.data(), wave.size(), audio::kSampleRate);
+    for (int t = 0; t < e.frames; ++t) {
+      const float* row = e.view().row(t);
+      margins.push_back(*std::max_element(row + 1, row + e.vocab) - row[0]);
+    }
+  }
+  std::nth_element(margins.begin(), margins.begin() + margins.size() / 2, margins.end());
+  RecognizerOptions ro = options(so);
+  ro.model = (fs::path(::testing::TempDir()) / "stream" / "paused.pt").string();
+  test::save_tiny_ctc(ro.model, "default", false, margins[margins.size() / 2]);
+  const Recognizer rec(ro);
   const auto whole = rec.transcribe(wave.data(), wave.size(), audio::kSampleRate);
   auto stream = rec.stream(so);
   std::vector<Transcript> finals;

@@ -12,8 +12,10 @@ namespace w2v::test {
 
 // Saves the model to `path` and returns it (eval mode). extractor_mode "default" is fairseq's
 // GroupNorm feature extractor, "layer_norm" the per-frame one; normalize sets task.normalize.
+// blank_bias is added to the blank's output bias: frames whose best other score is less than it
+// above the blank's become blank (a way to give the random model pauses).
 inline model::Wav2VecCtc save_tiny_ctc(const std::string& path, const std::string& extractor_mode,
-                                       bool normalize = false) {
+                                       bool normalize = false, double blank_bias = 0) {
   torch::manual_seed(3);
   ckpt::LoadedModel m;
   m.kind = ckpt::ModelKind::kCtc;
@@ -33,6 +35,7 @@ inline model::Wav2VecCtc save_tiny_ctc(const std::string& path, const std::strin
     // Larger output weights so that the random model's argmax changes between frames.
     torch::NoGradGuard no_grad;
     m.ctc->w2v_encoder->proj->weight.mul_(20);
+    m.ctc->w2v_encoder->proj->bias[0].add_(blank_bias);  // "<s>", the blank of these letters
   }
   m.ctc->eval();
   ckpt::save_model(path, m);
