@@ -173,7 +173,8 @@ std::vector<KeySpec> build() {
   add("distributed_training", "", "device_id", I, "0", kCpu);
   add("distributed_training", "", "distributed_no_spawn", B, "false", kOneProcess);
   add("distributed_training", "", "ddp_backend", S, "pytorch_ddp",
-      "gradients are summed after every accumulation cycle whatever the backend");
+      "gradients are summed after every accumulation cycle whatever the backend (a parameter no worker "
+      "has a gradient for is not stepped, as with pytorch_ddp)");
   add("distributed_training", "", "bucket_cap_mb", I, "25", kOneProcess);
   add("distributed_training", "", "fix_batches_to_gpus", B, "false", kOneProcess);
   add("distributed_training", "", "find_unused_parameters", B, "false", kOneProcess);

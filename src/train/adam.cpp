@@ -37,8 +37,7 @@ void Adam::step() {
 }
 
 void Adam::zero_grad() {
-  for (auto& p : params_)
-    if (p.grad().defined()) p.mutable_grad().zero_();
+  for (auto& p : params_) p.mutable_grad().reset();
 }
 
 }  // namespace w2v::train

@@ -21,8 +21,13 @@ class Adam {
   Adam(std::vector<torch::Tensor> params, double lr, std::array<double, 2> betas, double eps,
        double weight_decay);
 
-  // Updates every parameter that has a gradient; others (frozen, unused) are left alone.
+  // Updates every parameter that has a gradient; others (frozen, unused, in a layer LayerDrop
+  // skipped) are left alone, weights and state.
   void step();
+  // Drops every gradient, as fairseq's optimizer.zero_grad (p.grad = None): a parameter that gets
+  // none in the next cycle is then skipped by step(), where a zeroed gradient would decay its
+  // moments and weight-decay it (and a run resumed from a checkpoint, which starts with no
+  // gradients, would differ from the uninterrupted one).
   void zero_grad();
   void set_lr(double lr) { lr_ = lr; }
   double lr() const { return lr_; }

@@ -60,7 +60,7 @@ struct Trainer::Impl {
   void resume();
   bool update(const std::vector<data::Batch>& group);
   void all_reduce(std::vector<torch::Tensor>& params, double& sample_size, bool& finite, LoggingOutput& logs);
-  void skip_update(std::vector<torch::Tensor>& params);
+  void skip_update();
   void log_window(Window& w, const std::string& tag);
   void validate_and_maybe_save(bool end_of_epoch, bool force_validate);
   std::map<std::string, double> validate(const std::string& name, const data::AudioDataset& set);
@@ -148,9 +148,10 @@ void Trainer::Impl::resume() {
 bool Trainer::Impl::update(const std::vector<data::Batch>& group) {
   task->model().module().train();
   task->set_num_updates(state.num_updates);
+  // No gradients at the start, as after a resume: a parameter that gets none in this cycle
+  // (a layer every batch's LayerDrop skipped) is left out of the norm and the step.
+  adam->zero_grad();
   auto params = parameters();
-  for (auto& p : params)
-    if (p.grad().defined()) p.mutable_grad().zero_();
   double sample_size = 0;
   bool finite = true;
   LoggingOutput logs;
@@ -190,7 +191,7 @@ bool Trainer::Impl::update(const std::vector<data::Batch>& group) {
     }
   }
   if (!finite || !std::isfinite(gnorm)) {
-    skip_update(params);
+    skip_update();
     return false;
   }
   consecutive_bad = 0;
@@ -208,7 +209,10 @@ bool Trainer::Impl::update(const std::vector<data::Batch>& group) {
 }
 
 // Sums gradients (zeros where a worker had none), which parameters had one anywhere, the sample
-// sizes, the finite flags and every logged statistic over the workers, in one collective.
+// sizes, the finite flags and every logged statistic over the workers, in one collective. A
+// parameter no worker has a gradient for keeps none, so Adam skips it as one process
+// accumulating the same batches does (and torch's DDP; fairseq's legacy_ddp would step it with
+// a zero gradient).
 void Trainer::Impl::all_reduce(std::vector<torch::Tensor>& params, double& sample_size, bool& finite,
                                LoggingOutput& logs) {
   std::vector<torch::Tensor> bufs;
@@ -235,11 +239,9 @@ void Trainer::Impl::all_reduce(std::vector<torch::Tensor>& params, double& sampl
 
 // A non-finite loss or gradient: no step; after kMaxConsecutiveBadUpdates in a row, training
 // stops with checkpoint_last.pt saved (the weights of the last good update).
-void Trainer::Impl::skip_update(std::vector<torch::Tensor>& params) {
+void Trainer::Impl::skip_update() {
   ++state.skipped;
   ++consecutive_bad;
-  for (auto& p : params)
-    if (p.grad().defined()) p.mutable_grad().zero_();
   metrics.emit(json{{"warning", "skipping update: non-finite loss or gradient"},
                     {"num_updates", state.num_updates},
                     {"consecutive", consecutive_bad}});

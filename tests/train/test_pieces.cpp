@@ -376,6 +376,72 @@ TEST(Adam, MatchesFairseqFormula) {
   EXPECT_EQ(adam.state()[0].step, 5);
 }
 
+// A parameter without a gradient in a step (a layer LayerDrop skipped, a frozen module) is left
+// alone, weights, moments and step count, after zero_grad as on a fresh start: against
+// torch.optim.AdamW itself, whose update is fairseq's Adam's with eps 0.
+TEST(Adam, ParameterWithoutAGradientInAStepIsUntouched) {
+  torch::manual_seed(4);
+  std::vector<torch::Tensor> params{torch::randn({3, 4}).requires_grad_(), torch::randn({5}).requires_grad_()};
+  json init = json::array();
+  for (auto& p : params) init.push_back(encode(p));
+  Adam adam(params, 0.0, {0.9, 0.98}, 0.0, 0.01);
+  // Which parameter has a gradient in each step: both, the first, both, the second, none.
+  const std::vector<std::vector<bool>> has{{true, true}, {true, false}, {true, true}, {false, true}, {false, false}};
+  json grads = json::array(), lrs = json::array();
+  std::vector<std::vector<torch::Tensor>> after;
+  std::vector<std::vector<Adam::State>> states;
+  for (size_t step = 0; step < has.size(); ++step) {
+    adam.zero_grad();
+    json g = json::array();
+    for (size_t i = 0; i < params.size(); ++i) {
+      ASSERT_FALSE(params[i].grad().defined()) << step << " " << i;  // not a zero gradient
+      if (has[step][i]) params[i].mutable_grad() = torch::randn(params[i].sizes());
+      g.push_back(has[step][i] ? encode(params[i].grad()) : json());
+    }
+    auto copy = [&] {
+      std::vector<Adam::State> s;
+      for (const auto& x : adam.state())
+        s.push_back({x.step, x.exp_avg.defined() ? x.exp_avg.clone() : x.exp_avg,
+                     x.exp_avg_sq.defined() ? x.exp_avg_sq.clone() : x.exp_avg_sq});
+      return s;
+    };
+    const std::vector<Adam::State> before = copy();
+    const std::vector<torch::Tensor> weights{params[0].detach().clone(), params[1].detach().clone()};
+    const double lr = 1e-3 * (step + 1);
+    adam.set_lr(lr);
+    adam.step();
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (has[step][i]) continue;
+      EXPECT_TRUE(torch::equal(params[i].detach(), weights[i])) << step << " " << i;
+      const Adam::State& s = adam.state()[i];
+      EXPECT_EQ(s.step, before[i].step) << step << " " << i;
+      ASSERT_EQ(s.exp_avg.defined(), before[i].exp_avg.defined()) << step << " " << i;
+      if (s.exp_avg.defined())
+        EXPECT_TRUE(torch::equal(s.exp_avg, before[i].exp_avg) && torch::equal(s.exp_avg_sq, before[i].exp_avg_sq))
+            << step << " " << i;
+    }
+    grads.push_back(g);
+    lrs.push_back(lr);
+    after.push_back({params[0].detach().clone(), params[1].detach().clone()});
+    states.push_back(copy());
+  }
+  EXPECT_EQ(adam.state()[0].step, 3);
+  EXPECT_EQ(adam.state()[1].step, 3);
+  const json ref = run_oracle("train_adamw_torch.py", {{"params", init}, {"grads", grads}, {"lrs", lrs},
+                                                       {"betas", {0.9, 0.98}}, {"weight_decay", 0.01}});
+  ASSERT_EQ(ref["steps"].size(), has.size());
+  for (size_t s = 0; s < has.size(); ++s)
+    for (size_t i = 0; i < params.size(); ++i) {
+      const json& r = ref["steps"][s];
+      EXPECT_LT(max_rel_error(after[s][i], decode(r["params"][i])), 1e-6) << s << " " << i;
+      ASSERT_EQ(r["state"][i].is_null(), !states[s][i].exp_avg.defined()) << s << " " << i;
+      if (r["state"][i].is_null()) continue;
+      EXPECT_EQ(states[s][i].step, r["state"][i]["step"].get<int64_t>()) << s << " " << i;
+      EXPECT_LT(max_rel_error(states[s][i].exp_avg, decode(r["state"][i]["exp_avg"])), 1e-6) << s << " " << i;
+      EXPECT_LT(max_rel_error(states[s][i].exp_avg_sq, decode(r["state"][i]["exp_avg_sq"])), 1e-6) << s << " " << i;
+    }
+}
+
 TEST(LrScheduler, PolynomialDecayPhaseEdges) {
   // Spec 7.2: peak * n / W up to W, linear to 0 at N.
   PolynomialDecaySchedule s(5e-4, 32000, 0.0, 1.0, 400000);

@@ -179,6 +179,22 @@ std::vector<std::string> oracle_finetune(const std::string& data, int max_update
 
 const std::string kFinetuneConfig = kRoot + "/configs/finetuning/base_100h.yaml";
 
+// The train_inner records of DistributedWorker.DISABLED_Run (test_trainer.cpp) as 2 worker
+// processes on `data` for `updates` updates with `overrides` (one per line); the checkpoints go
+// to data/ddp.
+std::vector<json> two_workers(const std::string& data, int updates, const std::string& overrides = "") {
+  setenv("W2V_DDP_DATA", data.c_str(), 1);
+  setenv("W2V_DDP_UPDATES", std::to_string(updates).c_str(), 1);
+  setenv("W2V_DDP_OVERRIDES", overrides.c_str(), 1);
+  train::LocalLaunch launch;
+  launch.world_size = launch.nprocs = 2;
+  const int rc = train::spawn_workers(
+      {"test_train", "--gtest_filter=DistributedWorker.DISABLED_Run", "--gtest_also_run_disabled_tests"}, launch);
+  for (const char* v : {"W2V_DDP_DATA", "W2V_DDP_UPDATES", "W2V_DDP_OVERRIDES"}) unsetenv(v);
+  EXPECT_EQ(rc, 0);
+  return rc == 0 ? tagged(parse_log(w2v::read_file(data + "/ddp_log.jsonl")), "train_inner") : std::vector<json>{};
+}
+
 }  // namespace
 
 TEST(TrainerOracle, UpdateFreq2NormalisesBySummedSampleSize) { check_update("oracle_noclip", 0.0, false); }
@@ -200,16 +216,7 @@ TEST(TrainerOracle, TwoWorkersNormaliseBySampleSizeSummedOverWorkers) {
   EXPECT_NE(request["sample_sizes"][0], request["sample_sizes"][1]);
   const json answer = run_oracle("train_update.py", request);
 
-  setenv("W2V_DDP_DATA", data.c_str(), 1);
-  setenv("W2V_DDP_UPDATES", "1", 1);
-  train::LocalLaunch launch;
-  launch.world_size = launch.nprocs = 2;
-  const int rc = train::spawn_workers(
-      {"test_train", "--gtest_filter=DistributedWorker.DISABLED_Run", "--gtest_also_run_disabled_tests"}, launch);
-  unsetenv("W2V_DDP_DATA");
-  unsetenv("W2V_DDP_UPDATES");
-  ASSERT_EQ(rc, 0);
-  auto inner = tagged(parse_log(w2v::read_file(data + "/ddp_log.jsonl")), "train_inner");
+  auto inner = two_workers(data, 1);
   ASSERT_EQ(inner.size(), 1u);
   EXPECT_EQ(inner[0]["bsz"].get<double>(), static_cast<double>(batches[0].size() + batches[1].size()));
   expect_logged(inner[0], answer);
@@ -284,4 +291,45 @@ TEST(TrainerOracle, AdamStateAcrossTheEndOfFreezeFinetuneUpdates) {
   expect_logged(inner[0], answer1);
   expect_logged(inner[1], answer2);
   ref.expect_checkpoint(data + "/ft/checkpoint_last.pt", answer2, ref.scheduler->lr(1));
+}
+
+// encoder_layerdrop 0.5, two updates of two batches: a layer one batch dropped and the other
+// kept has the kept batch's gradient (the other counts as zeros), and in the second update a
+// layer both dropped has no gradient, so Adam leaves its weights and state alone (fairseq's
+// zero_grad sets gradients to None), though it had a gradient in the first. One process
+// with update_freq 2, and 2 workers of one batch each (the all-reduce), against the oracle.
+TEST(TrainerOracle, LayerdropGradientsOfSomeBatchesOrNone) {
+  const std::string data = make_corpus("oracle_layerdrop", 20);
+  auto o = pretrain_overrides(data, data + "/run", 2);
+  o.push_back("optimization.update_freq=[2]");
+  o.push_back("model.encoder_layerdrop=0.5");
+  const Config cfg = Config::load(kPretrainConfig, o);
+  Reference ref(cfg);
+  const json first = ref.request(ref.next(2), 0, ref.scheduler->initial());
+  const json answer1 = run_oracle("train_update.py", first);
+  ref.adopt(answer1);
+  const json second = ref.request(ref.next(2), 1, ref.scheduler->lr(1), answer1["state"]);
+  const json answer2 = run_oracle("train_update.py", second);
+  // Parameters with a gradient in one batch of an update, and with one in update 1 but none in 2.
+  size_t in_one = 0, in_none = 0;
+  for (size_t i = 0; i < ref.names.size(); ++i) {
+    const auto& g1 = first["grads"], &g2 = second["grads"];
+    const int had = !g1[0][i].is_null() + !g1[1][i].is_null(), has = !g2[0][i].is_null() + !g2[1][i].is_null();
+    in_one += (had == 1) + (has == 1);
+    in_none += had > 0 && has == 0;
+  }
+  EXPECT_GT(in_one, 0u);
+  EXPECT_GT(in_none, 0u);
+
+  auto inner = tagged(run(cfg), "train_inner");
+  ASSERT_EQ(inner.size(), 2u);
+  expect_logged(inner[0], answer1);
+  expect_logged(inner[1], answer2);
+  ref.expect_checkpoint(data + "/run/checkpoint_last.pt", answer2, ref.scheduler->lr(1));
+
+  auto ddp = two_workers(data, 2, "model.encoder_layerdrop=0.5");
+  ASSERT_EQ(ddp.size(), 2u);
+  expect_logged(ddp[0], answer1);
+  expect_logged(ddp[1], answer2);
+  ref.expect_checkpoint(data + "/ddp/checkpoint_last.pt", answer2, ref.scheduler->lr(1));
 }
