@@ -97,7 +97,7 @@ void run_queries(const std::string& path, double seconds) {
   const double begin = now(), begin_cpu = cpu();
   double elapsed = 0;
   const w2v::lm::State sentence_start = model->begin();
-  w2v::lm::State states[2];  // alternating, as in ids() below
+  w2v::lm::State states[2];  // alternating, as score_sequence (lm/language_model.h) does
   size_t k = 0;
   for (int pass = 0; elapsed < seconds; ++pass) {
     const w2v::lm::State* context = &sentence_start;
@@ -125,7 +125,27 @@ int query(const std::string& arpa, double seconds) {
 }
 
 // kenlm_benchmark -q's loop: every id scored from the running state; after </s> the next
-// word starts from <s>. The ids are as wide as KenLM makes them for the vocabulary size.
+// word starts from <s>. Each sentence is one score_words call (kenlm_benchmark calls its model
+// type directly too). Not inlined, so that callgrind can count its instructions alone
+// (--toggle-collect='*score_stream*').
+__attribute__((noinline)) double score_stream(const w2v::lm::BackoffModel& model, const std::vector<w2v::lm::WordIndex>& stream) {
+  const w2v::lm::WordIndex eos = model.eos_index();
+  const w2v::lm::State begin = model.begin();
+  std::vector<float> probs;  // one sentence's
+  double sum = 0;
+  for (size_t i = 0; i < stream.size();) {
+    size_t end = i;
+    while (end < stream.size() && stream[end++] != eos) {
+    }
+    if (probs.size() < end - i) probs.resize(end - i);
+    w2v::lm::State state = begin;
+    model.score_words(&state, stream.data() + i, end - i, probs.data(), nullptr);
+    for (size_t k = 0; i < end; ++i, ++k) sum += probs[k];
+  }
+  return sum;
+}
+
+// The ids are as wide as KenLM makes them for the vocabulary size.
 int ids(const std::string& model_path, const std::string& ids_path) {
   const double start_cpu = cpu();
   auto model = w2v::lm::open_language_model(model_path);
@@ -140,19 +160,8 @@ int ids(const std::string& model_path, const std::string& ids_path) {
     std::memcpy(&v, bytes.data() + i * width, width);
     stream[i] = v;
   }
-  const w2v::lm::WordIndex eos = model->eos_index();
-  const w2v::lm::State begin = model->begin();
-  // Two states alternate, as kenlm_benchmark's do (lm/language_model.h says why).
-  w2v::lm::State states[2];
-  const w2v::lm::State* context = &begin;
-  double sum = 0;
   const double begin_cpu = cpu();
-  size_t k = 0;
-  for (w2v::lm::WordIndex w : stream) {
-    w2v::lm::State* out = &states[k ^= 1];
-    sum += model->score(*context, w, out, nullptr);
-    context = w == eos ? &begin : out;
-  }
+  const double sum = score_stream(*model, stream);
   const double seconds = cpu() - begin_cpu;
   fmt::print("ids model={} queries={} load_cpu_seconds={:.3f} query_cpu_seconds={:.3f} queries_per_cpu_second={:.0f} "
              "probability_sum={:.2f} peak_rss_mb={:.0f} threads=1\n",

@@ -123,9 +123,8 @@ W2V_COMMAND("lm", "n-gram language models: build (modified Kneser-Ney, like lmpl
                   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                   fmt::print(stderr, "wrote {} in {:.1f} s\n", *output, seconds);
                 } else if (compile->parsed()) {
-                  w2v::lm::write_kenlm_probing(*model_path, *binary_out);
-                  auto model = w2v::lm::open_language_model(*binary_out);
-                  fmt::print(stderr, "wrote {}: order {}, {} words\n", *binary_out, model->order(), model->vocab_size());
+                  const auto wrote = w2v::lm::write_kenlm_probing(*model_path, *binary_out);
+                  fmt::print(stderr, "wrote {}: order {}, {} words\n", *binary_out, wrote.order, wrote.words);
                 } else if (query->parsed()) {
                   auto model = w2v::lm::open_language_model(*query_model);
                   w2v::lm::query_text(*model, *input, &std::cout, !*no_context);

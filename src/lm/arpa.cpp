@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <cstdlib>
@@ -40,6 +41,12 @@ void split_fields(std::string_view line, std::vector<std::string_view>& fields) 
 }
 
 float parse_float(std::string_view field, const LineReader& in, const char* what) {
+  // from_chars reads the decimal forms ARPA writers print (and -inf), correctly rounded as
+  // strtof, without copying the field or consulting the locale; whatever it leaves (a '+'
+  // sign, hex, out of range, an error) goes the strtof way below.
+  float fast;
+  const auto [stop, ec] = std::from_chars(field.data(), field.data() + field.size(), fast);
+  if (ec == std::errc() && stop == field.data() + field.size() && !std::isnan(fast) && fast != INFINITY) return fast;
   std::string s(field);
   char* end = nullptr;
   float v = std::strtof(s.c_str(), &end);

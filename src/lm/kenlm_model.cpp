@@ -261,10 +261,12 @@ class KenlmModel final : public BackoffModel {
     for (int j = length - 1; j < context; ++j) prob += in.backoff[j];
     if (ngram_length) *ngram_length = length;
     out.length = static_cast<uint8_t>(keep);
-    out.words[0] = keep > 0 ? word : kNoWord;
+    out.words[0] = word;  // only words[0, keep) count (State); the rest is left as it was
     for (int i = 1; i < keep; ++i) out.words[i] = in.words[i - 1];
-    for (int i = std::max(keep, 1); i < kMaxOrder - 1; ++i) out.words[i] = kNoWord;
     return prob;
+  }
+  void score_words(State* state, const WordIndex* words, size_t n, float* probs, int* lengths) const override {
+    score_sequence(*this, state, words, n, probs, lengths);
   }
 
  private:

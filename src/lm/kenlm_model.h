@@ -22,6 +22,11 @@ std::unique_ptr<BackoffModel> open_kenlm_binary(const std::string& path);
 
 // Writes the ARPA (plain or .gz) as KenLM's probing binary, as `build_binary probing` does
 // (multiplier 1.5, vocabulary strings included), atomically. Needs memory about the file's size.
-void write_kenlm_probing(const std::string& arpa_path, const std::string& out_path);
+// Returns what `lm compile` reports of it, so the file need not be read back.
+struct ProbingFileSummary {
+  int order;
+  size_t words;  // vocabulary size, <unk> included (vocab_size() of the file once opened)
+};
+ProbingFileSummary write_kenlm_probing(const std::string& arpa_path, const std::string& out_path);
 
 }  // namespace w2v::lm

@@ -1,7 +1,6 @@
 // KenLM's probing binary written from an ARPA file, as build_binary writes it (format version 5,
 // probing multiplier 1.5, vocabulary strings included); read back by lm/kenlm_model.cpp.
 #include <fmt/format.h>
-#include <sys/mman.h>
 
 #include <cmath>
 #include <cstring>
@@ -11,6 +10,7 @@
 #include "lm/arpa.h"
 #include "lm/kenlm_model.h"
 #include "lm/kenlm_search.h"
+#include "lm/model_memory.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -54,17 +54,15 @@ uint64_t buckets_for(uint64_t entries) {
   return std::max<uint64_t>(entries + 1, static_cast<uint64_t>(kMultiplier * static_cast<float>(entries)));
 }
 
-// Zero pages for the tables: memory grows only where entries land.
-class Zeroed {
+// The file's image, built in huge-page memory (lm/model_memory.h) as build_binary builds in
+// util::HugeMalloc's: zero pages until entries land, and with 4 KiB pages the page faults of
+// the randomly filled tables cost more system time than the writing.
+class Image {
  public:
-  explicit Zeroed(uint64_t size) : size_(size) {
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) throw Error(fmt::format("cannot allocate {} bytes for the binary LM", size));
-    data_ = static_cast<uint8_t*>(p);
-  }
-  ~Zeroed() { ::munmap(data_, size_); }
-  Zeroed(const Zeroed&) = delete;
-  Zeroed& operator=(const Zeroed&) = delete;
+  Image(uint64_t size, const std::string& path) : data_(static_cast<uint8_t*>(model_memory(size, path))), size_(size) {}
+  ~Image() { release_model_memory(data_, size_); }
+  Image(const Image&) = delete;
+  Image& operator=(const Image&) = delete;
   uint8_t* data() { return data_; }
 
  private:
@@ -74,9 +72,9 @@ class Zeroed {
 
 }  // namespace
 
-void write_kenlm_probing(const std::string& arpa_path, const std::string& out_path) {
+ProbingFileSummary write_kenlm_probing(const std::string& arpa_path, const std::string& out_path) {
   std::vector<uint64_t> counts;
-  std::unique_ptr<Zeroed> memory;
+  std::unique_ptr<Image> memory;
   uint64_t header_size = 0, total = 0;
   Table vocab, middle[kMaxOrder], longest;
   uint8_t* unigrams = nullptr;
@@ -109,7 +107,7 @@ void write_kenlm_probing(const std::string& arpa_path, const std::string& out_pa
     longest = Table{nullptr, buckets_for(c[order - 1]), 12};
     const uint64_t longest_at = at;
     total = at + longest.buckets * 12;
-    memory = std::make_unique<Zeroed>(total);
+    memory = std::make_unique<Image>(total, out_path);
     uint8_t* base = memory->data();
     vocab.base = base + vocab_at;
     unigrams = base + unigrams_at;
@@ -202,6 +200,7 @@ void write_kenlm_probing(const std::string& arpa_path, const std::string& out_pa
     out.write(reinterpret_cast<const char*>(base), static_cast<std::streamsize>(total));
     out.write(strings.data(), static_cast<std::streamsize>(strings.size()));
   });
+  return {static_cast<int>(counts.size()), size_t{bound}};
 }
 
 }  // namespace w2v::lm

@@ -7,17 +7,21 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace w2v::lm {
 
 using WordIndex = uint32_t;
 
-// Context of at most kMaxOrder - 1 words, most recent first; unused slots are kNoWord.
+// Context of at most kMaxOrder - 1 words, most recent first. Only words[0, length) count: the
+// models leave the slots past `length` as they were (as KenLM does), so equality, hashing and
+// ordering look at the valid words only. A default State is empty with every slot kNoWord.
 constexpr int kMaxOrder = 8;
 constexpr WordIndex kNoWord = 0xFFFFFFFFu;
 
@@ -29,7 +33,12 @@ struct State {
   // A function of the words, hence not part of equality or the hash.
   std::array<float, kMaxOrder - 1> backoff{};
   State() { words.fill(kNoWord); }
-  bool operator==(const State& o) const { return length == o.length && words == o.words; }
+  bool operator==(const State& o) const {
+    if (length != o.length) return false;
+    for (int i = 0; i < length; ++i)
+      if (words[i] != o.words[i]) return false;
+    return true;
+  }
   bool operator!=(const State& o) const { return !(*this == o); }
 };
 
@@ -81,6 +90,11 @@ class BackoffModel : public LanguageModel {
     return r;
   }
   ScoreResult score(const State& state, WordIndex word) const override { return score(state, word, nullptr); }
+  // Scores words[0, n) in turn from *state (FullScore on each, the state carried along): log10 p
+  // to probs[i], the n-gram length to lengths[i] when lengths is given; *state ends as the state
+  // after the last word. One virtual call per sequence: a final model's override runs
+  // score_sequence below on itself, so each word's score is a direct, inlined call.
+  virtual void score_words(State* state, const WordIndex* words, size_t n, float* probs, int* lengths) const;
   float finish(const State& state) const override { return score(state, eos_index(), nullptr).log10_prob; }
   virtual WordIndex index(std::string_view word) const = 0;
   WordIndex index(const std::string& word) const override { return index(std::string_view(word)); }
@@ -91,5 +105,23 @@ class BackoffModel : public LanguageModel {
   // False for a model file that carries no word strings (then word() is always empty).
   virtual bool has_words() const { return true; }
 };
+
+// The sequence loop of BackoffModel::score_words for a model of static type M (a final class's
+// calls are direct); two states alternate (score(in, word, out, ...) above says why).
+template <class M>
+void score_sequence(const M& model, State* state, const WordIndex* words, size_t n, float* probs, int* lengths) {
+  State other;
+  State* in = state;
+  State* out = &other;
+  for (size_t i = 0; i < n; ++i) {
+    probs[i] = model.score(*in, words[i], out, lengths ? lengths + i : nullptr);
+    std::swap(in, out);
+  }
+  if (in != state) *state = *in;
+}
+
+inline void BackoffModel::score_words(State* state, const WordIndex* words, size_t n, float* probs, int* lengths) const {
+  score_sequence(*this, state, words, n, probs, lengths);
+}
 
 }  // namespace w2v::lm

@@ -174,10 +174,13 @@ float NgramModel::score(const State& state, WordIndex word, State* out, int* ngr
   int length = std::min(matched + 1, order - 1);
   while (length > 0 && !keeps[length - 1]) --length;
   next.length = static_cast<uint8_t>(length);
-  next.words[0] = length > 0 ? word : kNoWord;
+  next.words[0] = word;  // only words[0, length) count (State)
   for (int i = 1; i < length; ++i) next.words[i] = state.words[i - 1];
-  for (int i = std::max(length, 1); i < kMaxOrder - 1; ++i) next.words[i] = kNoWord;
   return log10_prob;
+}
+
+void NgramModel::score_words(State* state, const WordIndex* words, size_t n, float* probs, int* lengths) const {
+  score_sequence(*this, state, words, n, probs, lengths);
 }
 
 bool NgramModel::lookup(const std::vector<WordIndex>& ngram, float* log10_prob, float* log10_backoff) const {

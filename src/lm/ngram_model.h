@@ -32,6 +32,7 @@ class NgramModel final : public BackoffModel {
   WordIndex unk_index() const override;
   size_t vocab_size() const override;
   float score(const State& in, WordIndex word, State* out, int* ngram_length) const override;
+  void score_words(State* state, const WordIndex* words, size_t n, float* probs, int* lengths) const override;
   WordIndex index(std::string_view word) const override;
   WordIndex bos_index() const override;
   WordIndex eos_index() const override;
