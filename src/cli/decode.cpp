@@ -49,7 +49,7 @@ int run(const Options& o) {
       out += fmt::format("{}\t{:.4f}\t{:.4f}\t{:.4f}\t{}{}\n", decode::backslash_escape(id), best.score, best.am_score,
                          best.lm_score, scored, best.text());
     else
-      files.push_back({id, utterances[i].emissions.frames * decode::kFrameSeconds, best});
+      files.push_back({id, utterances[i].frames * decode::kFrameSeconds, best});
   }
   if (o.format == "json") out = decode::to_json(files);
   if (o.output.empty()) fmt::print("{}", out);

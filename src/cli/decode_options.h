@@ -59,15 +59,20 @@ inline void add_decoder_options(CLI::App& sub, DecoderOptions& o) {
       "spelled from the tokens)");
 }
 
-// The decoders these options select (errors name the missing option or the bad file).
-inline decode::DecoderFactory make_decoder_factory(const DecoderOptions& o, std::vector<std::string> symbols) {
+// Errors naming the flags for a decoder without the files it needs (the library names its own
+// arguments): called before anything slow loads.
+inline decode::DecoderKind checked_decoder_kind(const DecoderOptions& o) {
   const decode::DecoderKind kind = decode::parse_decoder_kind(decode::chosen_decoder(o));
-  // Checked here so that the error names the flags (the library names its own arguments).
   if (kind != decode::DecoderKind::kViterbi && o.lm.empty())
     throw Error("option --lm: required by the lexicon and lexicon-free decoders");
   if (kind == decode::DecoderKind::kLexicon && o.lexicon.empty())
     throw Error("option --lexicon: required by the lexicon decoder");
-  return decode::DecoderFactory(kind, std::move(symbols), o.lexicon, o.lm, o.beam,
+  return kind;
+}
+
+// The decoders these options select (errors name the missing option or the bad file).
+inline decode::DecoderFactory make_decoder_factory(const DecoderOptions& o, std::vector<std::string> symbols) {
+  return decode::DecoderFactory(checked_decoder_kind(o), std::move(symbols), o.lexicon, o.lm, o.beam,
                                 decode::parse_post_process(o.post_process));
 }
 

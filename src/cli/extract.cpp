@@ -1,20 +1,19 @@
-// w2v extract CKPT AUDIO... -o DIR: wav2vec 2.0 representations of audio files, named after the
-// input's stem: <stem>.npy (or <stem>.pt) holding the context network output [T, D] or one
-// layer's output (--layer N, 1-based); with --all-layers one file per layer, <stem>.layerK.npy
-// (K = 1..L, as HF's hidden_states[K]); with --logits (CTC models) also the CTC logits [T, V]
-// (<stem>.logits.npy, key "logits" in a single .pt, or <stem>.logits.pt beside per-layer .pt files).
+// w2v extract CKPT AUDIO... -o DIR: wav2vec 2.0 representations of audio files, flag parsing over
+// the library's FeatureExtractor (recognizer/features.h). Files are named after the input's
+// stem: <stem>.npy (or <stem>.pt) holding the context network output [T, D] or one layer's output
+// (--layer N, 1-based); with --all-layers one file per layer, <stem>.layerK.npy (K = 1..L, as
+// HF's hidden_states[K]); with --logits (CTC models) also the CTC logits [T, V] (<stem>.logits.npy,
+// key "logits" in a single .pt, or <stem>.logits.pt beside per-layer .pt files).
 #include <fmt/core.h>
 
 #include <filesystem>
 #include <map>
 
-#include "audio/audio.h"
-#include "checkpoint/model_io.h"
 #include "checkpoint/torch_file.h"
 #include "cli/command.h"
 #include "cli/model_commands.h"
 #include "model/npy.h"
-#include "model/precision.h"
+#include "recognizer/features.h"
 #include "util/error.h"
 
 namespace {
@@ -39,40 +38,21 @@ int run_extract(const ExtractOptions& o) {
     if (!fresh) throw Error(fmt::format("{} and {} would both be written as {}.{}", it->second, a, stem, o.format));
   }
   cli::set_threads(o.threads);
-  auto m = ckpt::load_model(o.checkpoint);
-  const bool ctc = m.kind == ckpt::ModelKind::kCtc;
-  if (o.logits && !ctc) throw Error(o.checkpoint + ": --logits needs a fine-tuned (CTC) checkpoint");
-  if (o.layer < 0 || o.layer > m.config.encoder_layers)
-    throw Error(fmt::format("--layer {}: the model has layers 1..{}", o.layer, m.config.encoder_layers));
-  m.module().eval();
-  auto encoder = m.encoder();
-  encoder->prepare(model::parse_precision(o.precision));  // the CTC head (--logits) stays fp32
+  const FeatureExtractor extractor(o.checkpoint, o.precision);
+  if (o.logits && !extractor.ctc()) throw Error(o.checkpoint + ": --logits needs a fine-tuned (CTC) checkpoint");
+  if (o.layer < 0 || o.layer > extractor.layers())
+    throw Error(fmt::format("--layer {}: the model has layers 1..{}", o.layer, extractor.layers()));
   fs::create_directories(o.out_dir);
-  torch::NoGradGuard no_grad;
 
   for (const auto& path : o.audio) {
-    audio::ReadOptions ro;
-    ro.normalize = m.config.normalize;
-    ro.resample = true;  // any rate, as transcribe reads it
-    auto samples = audio::read(path, ro);
-    if (encoder->output_length(static_cast<int64_t>(samples.size())) < 1)
-      throw Error(fmt::format("{}: {} samples is shorter than the feature encoder's receptive field", path, samples.size()));
-    auto source = torch::from_blob(samples.data(), {1, static_cast<int64_t>(samples.size())}, torch::kFloat).clone();
-    // One forward serves every output: the logits are the CTC head on the final output, so
-    // with --logits the network runs to the end and a chosen layer is read on the way.
-    const bool to_end = o.all_layers || o.layer == 0 || o.logits;
-    auto f = encoder->extract_features(source, {}, {}, {}, to_end ? -1 : o.layer - 1);
+    const auto f = extractor.file(path, o.all_layers ? -1 : o.layer, o.logits);
     // (file name suffix, [T, D] features) pairs: the one output, or every layer's.
     std::vector<std::pair<std::string, torch::Tensor>> outputs;
-    if (o.all_layers) {
-      for (size_t k = 0; k < f.layer_results.size(); ++k)
-        outputs.emplace_back(fmt::format(".layer{}", k + 1), f.layer_results[k].select(0, 0));
-    } else {
-      outputs.emplace_back("", (o.layer == 0 ? f.x : f.layer_results.at(o.layer - 1)).select(0, 0));
-    }
+    for (size_t k = 0; k < f.layers.size(); ++k)
+      outputs.emplace_back(o.all_layers ? fmt::format(".layer{}", k + 1) : "", f.layers[k]);
     torch::Tensor logits;
-    // Wav2VecEncoder::forward's head (final_dropout is the identity in eval): [T, V].
-    if (o.logits) logits = m.ctc->w2v_encoder->head(f.x.select(0, 0));
+    if (o.logits)
+      logits = torch::from_blob(const_cast<float*>(f.logits.data.data()), {f.logits.frames, f.logits.vocab}, torch::kFloat);
 
     const std::string base = (fs::path(o.out_dir) / fs::path(path).stem()).string();
     // Logits share a single .pt file (key "logits"); otherwise they get <stem>.logits.{npy,pt}.
@@ -88,7 +68,7 @@ int run_extract(const ExtractOptions& o) {
         ckpt::save_torch_file(base + suffix + ".pt", d);
       }
     }
-    fmt::print("{}: {} samples -> {} frames\n", path, samples.size(), outputs[0].second.size(0));
+    fmt::print("{}: {} samples -> {} frames\n", path, f.samples, outputs[0].second.size(0));
   }
   return 0;
 }

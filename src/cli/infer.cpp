@@ -1,6 +1,7 @@
-// w2v infer [MODEL] DATA_DIR: fairseq's examples/speech_recognition/infer.py, native. Decodes a
-// manifest split (DATA_DIR/{subset}.tsv with {subset}.{labels} references), reports WER
-// and UER, speed, and writes fairseq's hypo/ref files. Progress bars on stderr when it is a terminal.
+// w2v infer [MODEL] DATA_DIR: fairseq's examples/speech_recognition/infer.py, native, as flag
+// parsing over the recognizer library (cli/split_emissions.h). Decodes a manifest split
+// (DATA_DIR/{subset}.tsv with {subset}.{labels} references), reports WER and UER, speed, and
+// writes fairseq's hypo/ref files. Progress bars on stderr when it is a terminal.
 #include <fmt/core.h>
 
 #include <chrono>
@@ -72,11 +73,11 @@ int run_infer(const InferOptions& o) {
                      fmt::format("expected one label line per manifest entry ({} in {}), got {}", manifest.entries.size(),
                                  tsv, references.size()));
   const int threads = cli::set_threads(o.source.threads);
-  const cli::SplitEmissions acoustic(o.source, (dir / ("dict." + o.labels + ".txt")).string());
+  const auto& d = o.decoding;
+  const cli::SplitEmissions acoustic(o.source, (dir / ("dict." + o.labels + ".txt")).string(), d);
   warn_unknown_units(references, acoustic.symbols(), label_path);
 
-  const auto& d = o.decoding;
-  const auto factory = cli::make_decoder_factory(d, acoustic.symbols());
+  const auto& factory = acoustic.decoders();
   const auto post_process = decode::parse_post_process(d.post_process);
   auto start = std::chrono::steady_clock::now();
   const auto emissions = acoustic.compute(manifest, tsv);

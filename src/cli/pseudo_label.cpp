@@ -86,8 +86,8 @@ int run(const Options& o) {
   for (const auto& file : outputs)
     for (const char* ext : {".tsv", ".wrd", ".ltr"}) check_not_input(out / file, data / (o.subset + ext));
   const int threads = cli::set_threads(o.source.threads);
-  const cli::SplitEmissions acoustic(o.source, dict.string());
-  const auto factory = cli::make_decoder_factory(o.decoding, acoustic.symbols());
+  const cli::SplitEmissions acoustic(o.source, dict.string(), o.decoding);
+  const auto& factory = acoustic.decoders();
   const auto emissions = acoustic.compute(manifest, tsv.string());
   const auto views = cli::emission_views(emissions);
   std::vector<std::vector<decode::DecodeResult>> results;

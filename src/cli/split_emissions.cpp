@@ -1,5 +1,5 @@
-// See split_emissions.h. Model loading with the dictionary fallback and the emission checks that
-// `w2v infer` and `w2v pseudo-label` share.
+// See split_emissions.h. Model loading (a Recognizer) with the dictionary fallback and the
+// emission checks that `w2v infer` and `w2v pseudo-label` share.
 #include "cli/split_emissions.h"
 
 #include <fmt/core.h>
@@ -8,10 +8,11 @@
 #include <filesystem>
 
 #include "cli/command.h"
+#include "cli/decode_options.h"
 #include "cli/model_commands.h"
 #include "data/dictionary.h"
-#include "decode/infer/acoustic_model.h"
-#include "model/precision.h"
+#include "decode/emission_file.h"
+#include "recognizer/impl.h"
 #include "util/error.h"
 #include "util/progress.h"
 
@@ -67,43 +68,56 @@ void resolve_emission_source(EmissionSource& o, const std::string& command) {
     throw Error("a model (MODEL or --path) is required unless --load-emissions gives stored emissions");
 }
 
-SplitEmissions::SplitEmissions(const EmissionSource& source, const std::string& dict_path) : source_(source) {
+SplitEmissions::SplitEmissions(const EmissionSource& source, const std::string& dict_path,
+                               const decode::DecoderOptions& decoding)
+    : source_(source) {
+  checked_decoder_kind(decoding);
   const bool have_dict = std::filesystem::is_regular_file(dict_path);
   if (source.load_emissions.empty()) {
-    const auto precision = model::parse_precision(source.precision);
+    RecognizerOptions options;
+    options.model = source.path;
+    options.decoding = decoding;
+    options.threads = -1;  // the command has set them (cli::set_threads)
+    options.precision = source.precision;
     try {
-      model_ = std::make_unique<decode::AcousticModel>(source.path, "", precision);
+      recognizer_ = std::make_unique<Recognizer>(options);
     } catch (const Error& e) {
       // Only a model stored without its dictionary falls back to DATA_DIR's.
       if (!have_dict || std::string(e.what()).find("dictionary") == std::string::npos) throw;
-      model_ = std::make_unique<decode::AcousticModel>(source.path, dict_path, precision);
+      options.dict = dict_path;
+      recognizer_ = std::make_unique<Recognizer>(options);
     }
-    symbols_ = model_->symbols();
+    symbols_ = recognizer_->symbols();
     if (have_dict) check_same_units(symbols_, data::Dictionary::load(dict_path).symbols(), source.path, dict_path);
   } else {
     if (!have_dict) throw file_error(dict_path, 0, "stored emissions need the dictionary of the model that made them");
     symbols_ = data::Dictionary::load(dict_path).symbols();
+    stored_decoders_ = std::make_unique<decode::DecoderFactory>(make_decoder_factory(decoding, symbols_));
   }
 }
 
 SplitEmissions::~SplitEmissions() = default;
 
-std::vector<decode::StoredEmissions> SplitEmissions::compute(const data::Manifest& manifest,
-                                                             const std::string& tsv) const {
-  std::vector<decode::StoredEmissions> emissions;
-  if (!model_) {
+const decode::DecoderFactory& SplitEmissions::decoders() const {
+  return recognizer_ ? recognizer_->impl().factory : *stored_decoders_;
+}
+
+std::vector<decode::EmissionMatrix> SplitEmissions::compute(const data::Manifest& manifest,
+                                                            const std::string& tsv) const {
+  std::vector<decode::EmissionMatrix> emissions;
+  if (!recognizer_) {
     emissions = decode::read_emissions(source_.load_emissions);
   } else {
     Progress bar("model", static_cast<int64_t>(manifest.entries.size()), 0, "utt/s");
-    emissions = decode::manifest_emissions(*model_, manifest, source_.max_tokens,
+    emissions = decode::manifest_emissions(recognizer_->impl().model, manifest, source_.max_tokens,
                                            [&](size_t done) { bar.update(static_cast<int64_t>(done)); });
   }
-  const std::string& from = model_ ? source_.path : source_.load_emissions;
+  const std::string& from = recognizer_ ? source_.path : source_.load_emissions;
   if (emissions.size() != manifest.entries.size())
     throw file_error(from, 0, fmt::format("expected emissions for the {} entries of {}, got {}",
                                           manifest.entries.size(), tsv, emissions.size()));
   for (size_t i = 0; i < emissions.size(); ++i)
-    if (emissions[i].id != i || emissions[i].vocab != static_cast<int>(symbols_.size()))
+    if (emissions[i].id != std::to_string(i) || emissions[i].vocab != static_cast<int>(symbols_.size()))
       throw file_error(from, 0,
                        fmt::format("utterance {}: expected id {} with {} tokens per frame (the model's units), got id "
                                    "{} with {}",
@@ -112,7 +126,7 @@ std::vector<decode::StoredEmissions> SplitEmissions::compute(const data::Manifes
   return emissions;
 }
 
-std::vector<decode::Emissions> emission_views(const std::vector<decode::StoredEmissions>& emissions) {
+std::vector<decode::Emissions> emission_views(const std::vector<decode::EmissionMatrix>& emissions) {
   std::vector<decode::Emissions> views;
   views.reserve(emissions.size());
   for (const auto& e : emissions) views.push_back(e.view());

@@ -6,6 +6,7 @@
 
 #include "data/dictionary.h"
 #include "data/labels.h"
+#include "decode/emission_file.h"
 #include "eval/transcripts.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -16,19 +17,19 @@ std::vector<std::string> dictionary_symbols(const std::string& dict_path) {
   return data::Dictionary::load(dict_path).symbols();
 }
 
-std::vector<decode::Emissions> checked_views(const std::vector<decode::NamedEmissions>& utterances, int vocab,
+std::vector<decode::Emissions> checked_views(const std::vector<decode::EmissionMatrix>& utterances, int vocab,
                                              const std::string& dict_path) {
   std::vector<decode::Emissions> views;
   for (const auto& u : utterances) {
-    if (u.emissions.vocab != vocab)
+    if (u.vocab != vocab)
       throw Error(fmt::format("{}: {} tokens per frame, but {} gives {} units (the model's dictionary is needed)", u.id,
-                              u.emissions.vocab, dict_path, vocab));
-    views.push_back(u.emissions.view());
+                              u.vocab, dict_path, vocab));
+    views.push_back(u.view());
   }
   return views;
 }
 
-std::vector<std::string> references_by_id(const std::vector<decode::NamedEmissions>& utterances,
+std::vector<std::string> references_by_id(const std::vector<decode::EmissionMatrix>& utterances,
                                           const std::string& path) {
   std::map<std::string, std::string> by_id;
   for (auto& t : eval::parse_transcripts(read_file(path), path, eval::TranscriptLayout::kFirstColumn))
@@ -42,7 +43,7 @@ std::vector<std::string> references_by_id(const std::vector<decode::NamedEmissio
   return out;
 }
 
-std::vector<std::string> references_by_row(const std::vector<decode::NamedEmissions>& utterances,
+std::vector<std::string> references_by_row(const std::vector<decode::EmissionMatrix>& utterances,
                                            const std::string& label_path, decode::PostProcess post_process) {
   const auto labels = data::read_labels(label_path);
   if (labels.size() != utterances.size())
@@ -53,11 +54,8 @@ std::vector<std::string> references_by_row(const std::vector<decode::NamedEmissi
   std::vector<std::string> out;
   std::vector<bool> seen(labels.size());
   for (const auto& u : utterances) {
-    size_t row = 0;
-    bool number = !u.id.empty() && u.id.size() < 19;
-    for (char c : u.id) number = number && c >= '0' && c <= '9';
-    if (number) row = std::stoull(u.id);
-    if (!number || row >= labels.size())
+    uint64_t row = 0;
+    if (!decode::parse_row(u.id, row) || row >= labels.size())
       throw file_error(label_path, 0,
                        fmt::format("utterance '{}' is not one of its {} rows (manifest-order references need the "
                                    "emissions of one w2v infer --dump-emissions file; else give ID-keyed references)",

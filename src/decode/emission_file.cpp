@@ -19,15 +19,25 @@ void put(std::ostream& out, T value) {
 
 }  // namespace
 
-void write_emissions(const std::string& path, const std::vector<StoredEmissions>& utterances) {
+bool parse_row(const std::string& id, uint64_t& row) {
+  bool digits = !id.empty() && id.size() < 20;
+  for (char c : id) digits = digits && c >= '0' && c <= '9';
+  if (digits) row = std::stoull(id);
+  return digits;
+}
+
+void write_emissions(const std::string& path, const std::vector<EmissionMatrix>& utterances) {
   write_atomic(path, [&](std::ostream& out) {
     out.write(kMagic, sizeof kMagic);
     put<uint64_t>(out, utterances.size());
     for (const auto& u : utterances) {
       if (u.data.size() != static_cast<size_t>(u.frames) * u.vocab)
-        throw Error(path + ": utterance " + std::to_string(u.id) + " has " + std::to_string(u.data.size()) +
+        throw Error(path + ": utterance " + u.id + " has " + std::to_string(u.data.size()) +
                     " values, expected frames x vocab = " + std::to_string(static_cast<size_t>(u.frames) * u.vocab));
-      put<uint64_t>(out, u.id);
+      uint64_t row = 0;
+      if (!parse_row(u.id, row))
+        throw Error(path + ": utterance id '" + u.id + "' is not a manifest row number (the file keys utterances by row)");
+      put<uint64_t>(out, row);
       put<uint32_t>(out, static_cast<uint32_t>(u.frames));
       put<uint32_t>(out, static_cast<uint32_t>(u.vocab));
       out.write(reinterpret_cast<const char*>(u.data.data()), static_cast<std::streamsize>(u.data.size() * sizeof(float)));
@@ -35,7 +45,7 @@ void write_emissions(const std::string& path, const std::vector<StoredEmissions>
   });
 }
 
-std::vector<StoredEmissions> read_emissions(const std::string& path) {
+std::vector<EmissionMatrix> read_emissions(const std::string& path) {
   const std::string content = read_file(path);
   size_t pos = 0;
   auto take = [&](void* into, size_t bytes, const char* what) {
@@ -51,18 +61,20 @@ std::vector<StoredEmissions> read_emissions(const std::string& path) {
     throw file_error(path, 0, "not a w2v emissions file (expected the magic 'W2VEMIS1')");
   uint64_t count = 0;
   take(&count, sizeof count, "the utterance count");
-  std::vector<StoredEmissions> out;
+  std::vector<EmissionMatrix> out;
   for (uint64_t i = 0; i < count; ++i) {
-    StoredEmissions u;
+    EmissionMatrix u;
+    uint64_t row = 0;
     uint32_t frames = 0, vocab = 0;
-    take(&u.id, sizeof u.id, "an utterance id");
+    take(&row, sizeof row, "an utterance id");
+    u.id = std::to_string(row);
     take(&frames, sizeof frames, "a frame count");
     take(&vocab, sizeof vocab, "a vocabulary size");
     u.frames = static_cast<int>(frames);
     u.vocab = static_cast<int>(vocab);
     size_t n = static_cast<size_t>(frames) * vocab;
     if ((content.size() - pos) / sizeof(float) < n)
-      throw file_error(path, 0, "truncated emissions file: utterance " + std::to_string(u.id) + " needs " +
+      throw file_error(path, 0, "truncated emissions file: utterance " + u.id + " needs " +
                                     std::to_string(n) + " floats");
     u.data.resize(n);
     take(u.data.data(), n * sizeof(float), "emission values");

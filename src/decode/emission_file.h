@@ -12,14 +12,13 @@
 
 namespace w2v::decode {
 
-// One utterance's emissions tagged with its index in the manifest.
-struct StoredEmissions : EmissionMatrix {
-  uint64_t id = 0;
-};
+// The manifest row an utterance id names ("0", "17", ...); false if it is not a decimal number.
+bool parse_row(const std::string& id, uint64_t& row);
 
-// Atomic write.
-void write_emissions(const std::string& path, const std::vector<StoredEmissions>& utterances);
-// Throws w2v::Error naming the file for a bad magic, truncation or trailing bytes.
-std::vector<StoredEmissions> read_emissions(const std::string& path);
+// Atomic write. Each utterance's id is its manifest row, a decimal number (else w2v::Error).
+void write_emissions(const std::string& path, const std::vector<EmissionMatrix>& utterances);
+// Ids come back as decimal strings. Throws w2v::Error naming the file for a bad magic,
+// truncation or trailing bytes.
+std::vector<EmissionMatrix> read_emissions(const std::string& path);
 
 }  // namespace w2v::decode

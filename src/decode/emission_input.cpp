@@ -109,7 +109,7 @@ EmissionMatrix read_npy_emissions(const std::string& path) {
   return e;
 }
 
-std::vector<NamedEmissions> load_emission_inputs(const std::vector<std::string>& paths) {
+std::vector<EmissionMatrix> load_emission_inputs(const std::vector<std::string>& paths) {
   size_t emission_files = 0;
   std::vector<std::pair<std::string, bool>> kinds;  // path, is npy
   for (const auto& p : paths) {
@@ -117,15 +117,16 @@ std::vector<NamedEmissions> load_emission_inputs(const std::vector<std::string>&
     emission_files += !npy;
     kinds.emplace_back(p, npy);
   }
-  std::vector<NamedEmissions> out;
+  std::vector<EmissionMatrix> out;
   for (const auto& [path, npy] : kinds) {
     if (npy) {
-      out.push_back({file_stem(path), read_npy_emissions(path)});
+      out.push_back(read_npy_emissions(path));
+      out.back().id = file_stem(path);
       continue;
     }
     for (auto& u : read_emissions(path)) {
-      std::string id = emission_files == 1 ? std::to_string(u.id) : path + ":" + std::to_string(u.id);
-      out.push_back({std::move(id), std::move(static_cast<EmissionMatrix&>(u))});
+      if (emission_files > 1) u.id = path + ":" + u.id;
+      out.push_back(std::move(u));
     }
   }
   return out;

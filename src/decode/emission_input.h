@@ -10,19 +10,13 @@
 
 namespace w2v::decode {
 
-// One utterance to decode: `id` names it in the output (an .npy file's name without ".npy" and
-// a trailing ".logits"; "<file>:<utterance id>" for emission files, or just the utterance id
-// when only one emission file is read).
-struct NamedEmissions {
-  std::string id;
-  EmissionMatrix emissions;
-};
-
 // Throws w2v::Error naming the file for anything but the shapes above, a size that disagrees
 // with the file's length, or a non-finite value.
 EmissionMatrix read_npy_emissions(const std::string& path);
 
 // Every utterance of every file, in order; the kind is told by content (magic), not by name.
-std::vector<NamedEmissions> load_emission_inputs(const std::vector<std::string>& paths);
+// Each id names the utterance in the output: an .npy file's name without ".npy" and a trailing
+// ".logits"; "<file>:<row>" for emission files, or just the row when only one emission file is read.
+std::vector<EmissionMatrix> load_emission_inputs(const std::vector<std::string>& paths);
 
 }  // namespace w2v::decode

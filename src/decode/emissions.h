@@ -1,10 +1,12 @@
-// Acoustic-model output, one shape everywhere: a row-major [frames, vocab] float array of
-// per-frame token scores (raw logits or log-probabilities; spec 8.1 - rankings are the same).
-// EmissionMatrix owns one (what the model, the emission files and the Recognizer return);
-// Emissions is the decoders' non-owning view of it (the caller keeps the data alive).
+// Acoustic-model output, one type everywhere: EmissionMatrix, a row-major [frames, vocab] float
+// array of per-frame token scores (raw logits or log-probabilities; spec 8.1 - rankings are the
+// same) with the id of its utterance. The model, the Recognizer, emission files (infer's
+// --dump/--load-emissions), .npy logits (extract --logits, decode) all give or take it;
+// Emissions is the decoders' non-owning view of one (the caller keeps the data alive).
 #pragma once
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 namespace w2v::decode {
@@ -21,6 +23,10 @@ struct Emissions {
 };
 
 struct EmissionMatrix {
+  // Names the utterance in a set: its manifest row ("0", "1", ...) for a split's emissions and
+  // emission files, an .npy file's stem, "<file>:<row>" when several files are read; "" for the
+  // emissions of one signal.
+  std::string id;
   int frames = 0;
   int vocab = 0;
   std::vector<float> data;  // frames × vocab

@@ -125,5 +125,6 @@ double Recognizer::frame_seconds() const {
   return static_cast<double>(impl_->model.geometry().stride) / audio::kSampleRate;
 }
 const RecognizerOptions& Recognizer::options() const { return impl_->options; }
+const Recognizer::Impl& Recognizer::impl() const { return *impl_; }
 
 }  // namespace w2v

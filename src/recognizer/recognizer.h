@@ -1,7 +1,8 @@
 // w2v's public face for embedding speech recognition (whisper.h's model): create a Recognizer
 // once from a fine-tuned CTC model (+ optional lexicon and n-gram LM), then transcribe buffers
-// or files, or feed a Stream live audio. The CLI (infer, transcribe, extract), the server and
-// the Python module are front ends over this header. Errors are w2v::Error (util/error.h).
+// or files, or feed a Stream live audio. The CLI (infer, transcribe; extract over the internal
+// features.h), the server and the Python module are front ends over this library. Errors are
+// w2v::Error (util/error.h).
 #pragma once
 
 #include <cstddef>
@@ -118,6 +119,7 @@ class Recognizer {
   std::unique_ptr<Stream> stream() const { return stream(StreamOptions()); }
 
   struct Impl;  // internal (recognizer/impl.h); not part of the stable interface
+  const Impl& impl() const;  // for w2v's own front ends (infer's batched splits)
 
  private:
   std::unique_ptr<Impl> impl_;

@@ -15,13 +15,13 @@ namespace {
 
 const std::vector<std::string> kSymbols = {"<s>", "<pad>", "</s>", "<unk>", "|", "A", "B", "C"};
 
-std::vector<StoredEmissions> random_set(int n, unsigned seed) {
+std::vector<EmissionMatrix> random_set(int n, unsigned seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> g(0.f, 2.f);
-  std::vector<StoredEmissions> out;
+  std::vector<EmissionMatrix> out;
   for (int i = 0; i < n; ++i) {
-    StoredEmissions u;
-    u.id = 10 + i;
+    EmissionMatrix u;
+    u.id = std::to_string(10 + i);
     u.frames = 5 + 7 * i;
     u.vocab = static_cast<int>(kSymbols.size());
     u.data.resize(static_cast<size_t>(u.frames) * u.vocab);

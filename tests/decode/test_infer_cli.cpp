@@ -23,11 +23,11 @@ const std::vector<std::string> kSymbols = {"<s>", "<pad>", "</s>", "<unk>", "|",
 
 // Emissions for a letter string: each symbol 2 frames then a blank; `swap` replaces the first
 // occurrence of a letter in the acoustics with a close second.
-StoredEmissions spell(uint64_t id, const std::string& letters, char from = 0, char to = 0) {
+EmissionMatrix spell(uint64_t id, const std::string& letters, char from = 0, char to = 0) {
   TokenSet tokens(kSymbols);
   const int V = tokens.size();
-  StoredEmissions u;
-  u.id = id;
+  EmissionMatrix u;
+  u.id = std::to_string(id);
   u.vocab = V;
   bool swapped = false;
   auto frame = [&](int best, int second) {

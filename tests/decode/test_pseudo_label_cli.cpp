@@ -28,11 +28,11 @@ const std::vector<std::string> kSymbols = {"<s>", "<pad>", "</s>", "<unk>", "|",
 // Emissions spelling `letters` ('|' = word end), each letter 2 frames then a blank; `margin` is
 // how far each letter's score stands above the runner-up (a neighbouring letter): small margins
 // make the path's posteriors, and so the confidence, low.
-StoredEmissions spell(uint64_t id, const std::string& letters, float margin) {
+EmissionMatrix spell(uint64_t id, const std::string& letters, float margin) {
   const TokenSet tokens(kSymbols);
   const int V = tokens.size();
-  StoredEmissions u;
-  u.id = id;
+  EmissionMatrix u;
+  u.id = std::to_string(id);
   u.vocab = V;
   auto frame = [&](int best, int second, float gap) {
     std::vector<float> row(V, -8.f);
@@ -52,9 +52,9 @@ StoredEmissions spell(uint64_t id, const std::string& letters, float margin) {
 }
 
 // Blank all along: the decoders find no word.
-StoredEmissions silence(uint64_t id, int frames) {
-  StoredEmissions u;
-  u.id = id;
+EmissionMatrix silence(uint64_t id, int frames) {
+  EmissionMatrix u;
+  u.id = std::to_string(id);
   u.vocab = static_cast<int>(kSymbols.size());
   u.frames = frames;
   for (int t = 0; t < frames; ++t)

@@ -26,10 +26,10 @@ const std::vector<std::string> kSymbols = {"<s>", "<pad>", "</s>", "<unk>", "|",
 
 // Each letter of `heard` 2 frames at 4 then a blank frame, and a word boundary; in the first
 // letter's frames `rival` (if not 0) scores `rival_score` (a close or a clear second).
-StoredEmissions spell(uint64_t id, const std::string& heard, char rival = 0, float rival_score = 0) {
+EmissionMatrix spell(uint64_t id, const std::string& heard, char rival = 0, float rival_score = 0) {
   TokenSet tokens(kSymbols);
-  StoredEmissions u;
-  u.id = id;
+  EmissionMatrix u;
+  u.id = std::to_string(id);
   u.vocab = tokens.size();
   auto frame = [&](int best, int second) {
     std::vector<float> row(u.vocab, -8.f);

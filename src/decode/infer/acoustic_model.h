@@ -9,7 +9,7 @@
 #include "checkpoint/model_io.h"
 #include "data/manifest.h"
 #include "decode/chunking.h"
-#include "decode/emission_file.h"
+#include "decode/emissions.h"
 #include "model/precision.h"
 
 namespace w2v::decode {
@@ -30,7 +30,8 @@ class AcousticModel {
   // Emissions of 16 kHz waveforms (already normalised if the model wants it), one per input.
   // Each input's emissions are those of a run on it alone, whatever the batch: inputs share a
   // zero-padded forward with a padding mask (fairseq's collater) unless the model has a
-  // group-norm feature extractor, where only inputs of equal length do. Thread-safe (const).
+  // group-norm feature extractor or crops its frames (crop_seq_to_multiple), where only inputs
+  // of equal length do. Thread-safe (const).
   std::vector<EmissionMatrix> emissions(const std::vector<const std::vector<float>*>& waves) const;
 
   // One audio file of any length and rate, resampled to 16 kHz and normalised as a whole when
@@ -57,11 +58,11 @@ class AcousticModel {
   FrameGeometry geometry_;
 };
 
-// Emissions of every manifest entry (id = manifest index), read from disk and normalised as the
+// Emissions of every manifest entry (id = its manifest row), read from disk and normalised as the
 // model expects; batches of at most max_tokens padded samples, entries in length order as
 // fairseq's batch_by_size groups them; results do not depend on the batching (see emissions()).
 // on_batch, if given, gets the number of entries done so far after each batch.
-std::vector<StoredEmissions> manifest_emissions(const AcousticModel& model, const data::Manifest& manifest,
-                                                int64_t max_tokens, const std::function<void(size_t)>& on_batch = {});
+std::vector<EmissionMatrix> manifest_emissions(const AcousticModel& model, const data::Manifest& manifest,
+                                               int64_t max_tokens, const std::function<void(size_t)>& on_batch = {});
 
 }  // namespace w2v::decode
