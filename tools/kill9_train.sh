@@ -72,7 +72,7 @@ def split(name, first, count):
 split("train", 0, 8); split("valid", 3, 4)
 EOF
 
-mapfile -t tiny < "$repo/tests/train/tiny_model.overrides"
+mapfile -t tiny < "$repo/tests/common/tiny_model.overrides"  # the tests' tiny model (tests/common/tiny_model.h)
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # kill_in_save DIR PARENT WHO SECONDS: waits (inotify) for a checkpoint's temporary file

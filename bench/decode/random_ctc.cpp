@@ -1,14 +1,15 @@
 // Writes a CTC checkpoint with random weights (LibriSpeech letter dictionary) for the transcribe
 // benchmarks, which measure speed and memory, not accuracy:
 //   bench_random_ctc OUT.pt base|large|large_lv|tiny
-// "tiny" is the test models' size (32 channels, 2 layers of 32), for memory measurements where
-// the model should be negligible. The output weights are scaled up so that the argmax changes
+// "tiny" is the tests' model (tests/common/tiny_model.overrides: 32 channels, 2 layers of 32) with
+// BASE's group-norm extractor, for memory measurements where the model should be negligible. The output weights are scaled up so that the argmax changes
 // between frames and the decoders have words to build.
 #include <fmt/core.h>
 
 #include <string>
 
 #include "checkpoint/model_io.h"
+#include "common/tiny_model.h"
 #include "util/error.h"
 
 int main(int argc, char** argv) {
@@ -19,14 +20,8 @@ int main(int argc, char** argv) {
     ckpt::LoadedModel m;
     m.kind = ckpt::ModelKind::kCtc;
     if (preset == "tiny") {
-      auto& c = m.config;
-      c.conv_feature_layers = "[(32, 10, 5)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2";
-      c.encoder_layers = 2;
-      c.encoder_embed_dim = 32;
-      c.encoder_ffn_embed_dim = 64;
-      c.encoder_attention_heads = 2;
-      c.conv_pos = 16;
-      c.conv_pos_groups = 4;
+      m.config = test::tiny_model_config();
+      m.config.extractor_mode = "default";  // as measured in docs/BENCHMARKS.md
     } else {
       m.config = model::Wav2Vec2Config::preset(preset);
     }

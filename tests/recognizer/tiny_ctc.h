@@ -1,5 +1,6 @@
-// A tiny random CTC model for inference tests (tests/decode's and tests/recognizer's): 32 wide,
-// 2 layers, the LibriSpeech letter dictionary stored with it.
+// A tiny random CTC model for inference tests (tests/decode's, tests/recognizer's, tests/serve's):
+// the tests' tiny wav2vec2 (common/tiny_model.h) with a CTC head over the LibriSpeech letter
+// dictionary stored with it.
 #pragma once
 
 #include <torch/torch.h>
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "checkpoint/model_io.h"
+#include "common/tiny_model.h"
 
 namespace w2v::test {
 
@@ -20,15 +22,9 @@ inline model::Wav2VecCtc save_tiny_ctc(const std::string& path, const std::strin
   ckpt::LoadedModel m;
   m.kind = ckpt::ModelKind::kCtc;
   auto& c = m.config;
-  c.conv_feature_layers = "[(32, 10, 5)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2";
+  c = tiny_model_config();
   c.extractor_mode = extractor_mode;
   c.normalize = normalize;
-  c.encoder_layers = 2;
-  c.encoder_embed_dim = 32;
-  c.encoder_ffn_embed_dim = 64;
-  c.encoder_attention_heads = 2;
-  c.conv_pos = 16;
-  c.conv_pos_groups = 4;
   m.dictionary = ckpt::librispeech_letters();
   m.ctc = model::Wav2VecCtc(c, m.dictionary->size(), m.asr);
   {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/tiny_model.h"
 #include "config/config.h"
 #include "train/trainer.h"
 #include "util/fs.h"
@@ -70,15 +71,8 @@ inline std::string make_corpus(const std::string& name, size_t n_train = 10) {
   return dir;
 }
 
-// The tiny wav2vec2 (conv 32 wide, 2 layers of 32), one override per line; tools/kill9_train.sh
-// reads the same file.
-inline const std::vector<std::string> kTinyModel = [] {
-  std::vector<std::string> lines;
-  std::istringstream in(w2v::read_file(kRoot + "/tests/train/tiny_model.overrides"));
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) lines.push_back(l);
-  return lines;
-}();
+// The tests' tiny wav2vec2 (common/tiny_model.h), one override per line.
+inline const std::vector<std::string> kTinyModel = tiny_model_overrides();
 
 inline std::vector<std::string> pretrain_overrides(const std::string& data, const std::string& save_dir,
                                             int max_update) {
