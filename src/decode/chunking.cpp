@@ -9,10 +9,13 @@ namespace w2v::decode {
 
 std::vector<Chunk> plan_chunks(int64_t samples, int64_t chunk_samples, int64_t overlap_samples,
                                const FrameGeometry& g, int64_t from) {
-  const int64_t core = chunk_samples / g.stride * g.stride;
-  const int64_t overlap = (overlap_samples + g.stride - 1) / g.stride * g.stride;
-  if (core < g.stride)
-    throw Error("chunk length: expected at least " + std::to_string(g.stride) + " samples, got " +
+  // Window bounds at multiples of `unit` keep every window's frames aligned with the whole
+  // signal's and its crop (geometry.multiple) out of the frames it keeps.
+  const int64_t unit = g.stride * g.multiple;
+  const int64_t core = chunk_samples / unit * unit;
+  const int64_t overlap = (overlap_samples + unit - 1) / unit * unit;
+  if (core < unit)
+    throw Error("chunk length: expected at least " + std::to_string(unit) + " samples, got " +
                 std::to_string(chunk_samples));
   if (overlap < g.receptive - g.stride)
     throw Error("chunk overlap: expected at least " + std::to_string(g.receptive - g.stride) +

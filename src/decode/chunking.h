@@ -4,7 +4,10 @@
 // samples beyond its core on both sides, so every kept frame has context on both sides (except
 // at the file's ends). Frame f covers samples [f·stride, f·stride + receptive) - wav2vec 2.0's
 // feature encoder: stride 320, receptive field 400 - so a window starting at a multiple of the
-// stride yields frames aligned with the whole file's.
+// stride yields frames aligned with the whole file's. A model with crop_seq_to_multiple m drops
+// the frames past the last whole multiple of m of its input: windows then start and end at
+// multiples of m frames, so each window's crop falls in its overlap, and the last window's is
+// the whole file's.
 #pragma once
 
 #include <cstdint>
@@ -15,8 +18,13 @@ namespace w2v::decode {
 struct FrameGeometry {
   int64_t stride = 320;
   int64_t receptive = 400;
-  // Frames of a signal of `samples` samples (0 when shorter than one receptive field).
-  int64_t frames(int64_t samples) const { return samples < receptive ? 0 : (samples - receptive) / stride + 1; }
+  int64_t multiple = 1;  // the model's crop_seq_to_multiple
+  // Frames the model gives for a signal of `samples` samples (0 when shorter than one
+  // receptive field; a whole multiple of `multiple`).
+  int64_t frames(int64_t samples) const {
+    const int64_t n = samples < receptive ? 0 : (samples - receptive) / stride + 1;
+    return n - n % multiple;
+  }
 };
 
 struct Chunk {
@@ -28,10 +36,10 @@ struct Chunk {
   bool complete = false;
 };
 
-// Windows covering `samples`: cores of chunk_samples (rounded down to a multiple of the stride),
-// each widened by overlap_samples (rounded up to a multiple of the stride) on both sides. `from`
+// Windows covering `samples`: cores of chunk_samples (rounded down to a multiple of the stride
+// times geometry.multiple), each widened by overlap_samples (rounded up to one) on both sides. `from`
 // (a core boundary of an earlier plan) starts the plan there, for signals that grow.
-// Throws w2v::Error when the core is shorter than one stride or the overlap cannot cover the
+// Throws w2v::Error when the core is shorter than that multiple or the overlap cannot cover the
 // receptive field of a core's last frame.
 std::vector<Chunk> plan_chunks(int64_t samples, int64_t chunk_samples, int64_t overlap_samples,
                                const FrameGeometry& geometry = {}, int64_t from = 0);

@@ -4,7 +4,8 @@
 // that fits one window gives the same emissions; the stitched frames are the right frames (a
 // one-frame shift is far worse); more context per window brings them closer; and with 1 s of
 // overlap the deviation stays within bounds measured on this model (printed as "[ measured ]",
-// recorded in docs/reliability.md). Nothing here says windows equal the whole-signal forward.
+// recorded in docs/reliability.md); a model with crop_seq_to_multiple gives the whole forward's
+// frames windowed too. Nothing here says windows equal the whole-signal forward.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,6 +15,7 @@
 #include "decode/chunking.h"
 #include "decode/infer/acoustic_model.h"
 #include "recognizer/tiny_ctc.h"
+#include "util/error.h"
 
 namespace w2v::decode {
 namespace {
@@ -109,6 +111,49 @@ TEST_P(ChunkingModel, StitchedTransformerWindowsApproachWholeSignalForward) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Extractors, ChunkingModel, ::testing::Values("layer_norm", "default"));
+
+// crop_seq_to_multiple 3: the model drops the frames past the last whole multiple of 3. For
+// signals of 400, 401 and 402 conv frames, the stitched windows give the whole forward's
+// frames (a window whose crop ate frames it keeps would be an error), a signal within one
+// window the same emissions, and 2 s windows with 1 s of overlap stay within the plain model's
+// bounds above.
+TEST(ChunkingModelCrop, WindowsOfACroppingModelGiveTheWholeForwardsFrames) {
+  const fs::path dir = fs::path(::testing::TempDir()) / "chunking_model_crop";
+  fs::create_directories(dir);
+  test::save_tiny_ctc((dir / "m.pt").string(), "layer_norm", false, 0, 3);
+  const AcousticModel model((dir / "m.pt").string());
+  ASSERT_EQ(model.geometry().multiple, 3);
+  FrameGeometry uncropped = model.geometry();
+  uncropped.multiple = 1;
+  for (int64_t n : {8 * 16000 + 123, 8 * 16000 + 443, 8 * 16000 + 763}) {
+    const std::vector<float> x = signal(n);
+    const EmissionMatrix whole = model.emissions({&x}).at(0);
+    ASSERT_EQ(whole.frames, model.geometry().frames(n));
+    EXPECT_EQ(whole.frames, uncropped.frames(n) / 3 * 3) << n;
+    EXPECT_LT(compare(model.signal_emissions(x, 30.0, 1.0), whole).max_abs, 1e-4) << n;
+    const EmissionMatrix stitched = model.signal_emissions(x, 2.0, 1.0);
+    ASSERT_EQ(stitched.frames, whole.frames) << n;
+    const Deviation d = compare(stitched, whole);
+    std::printf("[ measured ] crop_seq_to_multiple 3, %lld conv frames, 2 s windows, overlap 1 s: max |diff| %.4f, "
+                "argmax agreement %.3f\n",
+                static_cast<long long>(uncropped.frames(n)), d.max_abs, d.argmax_agree);
+    EXPECT_LT(d.max_abs, 0.15) << n;
+    EXPECT_GE(d.argmax_agree, 0.99) << n;
+  }
+  // Windows planned without the crop (what transcribe did before): the last window's crop eats
+  // a frame it must keep.
+  const std::vector<float> x = signal(8 * 16000 + 763);  // 402 frames: the last window gives 51 of 52
+  EXPECT_THROW(
+      {
+        std::vector<float> out;
+        for (const Chunk& c : plan_chunks(static_cast<int64_t>(x.size()), 32000, 16000, uncropped)) {
+          const std::vector<float> w(x.begin() + c.start, x.begin() + c.start + c.length);
+          const auto e = model.emissions({&w}).at(0);
+          append_chunk(c, e.data.data(), e.frames, e.vocab, uncropped, out);
+        }
+      },
+      Error);
+}
 
 }  // namespace
 }  // namespace w2v::decode

@@ -127,6 +127,35 @@ TEST_F(InferModel, BatchEmissionsEqualSingleRuns) {
   }
 }
 
+// crop_seq_to_multiple 3 crops a padded batch's frames, not each input's: a model that crops
+// batches only inputs of equal length, so each input's emissions are its run alone (a plain
+// padded forward gives the shorter input frames its own run drops: checked, so that the test
+// means something).
+TEST_F(InferModel, CroppingModelBatchEmissionsEqualSingleRuns) {
+  const fs::path path = dir_ / "batch_crop.pt";
+  auto ctc = test::save_tiny_ctc(path.string(), "layer_norm", false, 0, 3);
+  AcousticModel model(path.string());
+  auto batch = model.emissions({&waves_[0], &waves_[1]});
+  ASSERT_EQ(batch.size(), 2u);
+  std::vector<int> alone_frames;
+  for (int i = 0; i < 2; ++i) {
+    const auto alone = model.emissions({&waves_[i]}).at(0);
+    EXPECT_EQ(alone.frames % 3, 0) << i;
+    EXPECT_EQ(batch[i].frames, alone.frames) << i;
+    EXPECT_LE(max_abs_diff(batch[i].data, alone.data), 1e-5f) << "utterance " << i;
+    alone_frames.push_back(alone.frames);
+  }
+  torch::NoGradGuard no_grad;
+  auto source = torch::zeros({2, 19200});
+  auto padding = torch::zeros({2, 19200}, torch::kBool);
+  source[0].copy_(torch::from_blob(waves_[0].data(), {19200}));
+  source[1].narrow(0, 0, 11000).copy_(torch::from_blob(waves_[1].data(), {11000}));
+  padding[1].narrow(0, 11000, 19200 - 11000).fill_(true);
+  const auto out = ctc->forward(source, padding);
+  const int64_t padded_frames = out.logits.size(0) - out.padding_mask[1].sum().item<int64_t>();
+  EXPECT_NE(padded_frames, alone_frames[1]);
+}
+
 // transcribe reads long files window by window from disk and normalises with whole-file
 // statistics: the same emissions as windows cut from the whole file read and normalised in
 // memory.

@@ -15,9 +15,11 @@ namespace w2v::test {
 // Saves the model to `path` and returns it (eval mode). extractor_mode "default" is fairseq's
 // GroupNorm feature extractor, "layer_norm" the per-frame one; normalize sets task.normalize.
 // blank_bias is added to the blank's output bias: frames whose best other score is less than it
-// above the blank's become blank (a way to give the random model pauses).
+// above the blank's become blank (a way to give the random model pauses); crop_seq_to_multiple
+// is the model's.
 inline model::Wav2VecCtc save_tiny_ctc(const std::string& path, const std::string& extractor_mode,
-                                       bool normalize = false, double blank_bias = 0) {
+                                       bool normalize = false, double blank_bias = 0,
+                                       int64_t crop_seq_to_multiple = 1) {
   torch::manual_seed(3);
   ckpt::LoadedModel m;
   m.kind = ckpt::ModelKind::kCtc;
@@ -25,6 +27,7 @@ inline model::Wav2VecCtc save_tiny_ctc(const std::string& path, const std::strin
   c = tiny_model_config();
   c.extractor_mode = extractor_mode;
   c.normalize = normalize;
+  c.crop_seq_to_multiple = crop_seq_to_multiple;
   m.dictionary = ckpt::librispeech_letters();
   m.ctc = model::Wav2VecCtc(c, m.dictionary->size(), m.asr);
   {

@@ -29,16 +29,19 @@ AcousticModel::AcousticModel(const std::string& checkpoint, const std::string& d
   geometry_.receptive = n;
   while (encoder->output_length(n) < 2) ++n;
   geometry_.stride = n - geometry_.receptive;
+  geometry_.multiple = loaded_.config.crop_seq_to_multiple;
 }
 
 std::vector<EmissionMatrix> AcousticModel::emissions(const std::vector<const std::vector<float>*>& waves) const {
   // fairseq's GroupNorm (extractor_mode default) normalises each channel over all frames of an
-  // input, padded ones included, so padding would change the emissions of every shorter input:
-  // such models batch only inputs of equal length. Layer-norm extractors are per frame, and the
-  // transformer masks padding, so any batch gives each input's own emissions.
-  const bool group_norm = loaded_.config.extractor_mode == "default";
-  std::map<size_t, std::vector<size_t>> groups;  // by length for group-norm models, else one group
-  for (size_t i = 0; i < waves.size(); ++i) groups[group_norm ? waves[i]->size() : 0].push_back(i);
+  // input, padded ones included, so padding would change the emissions of every shorter input;
+  // crop_seq_to_multiple crops the padded batch's frames, not each input's, so a shorter input
+  // would keep (and attend to) frames its own run drops: such models batch only inputs of equal
+  // length. Layer-norm extractors are per frame, and the transformer masks padding, so otherwise
+  // any batch gives each input's own emissions.
+  const bool by_length = loaded_.config.extractor_mode == "default" || loaded_.config.crop_seq_to_multiple > 1;
+  std::map<size_t, std::vector<size_t>> groups;  // by length, or one group
+  for (size_t i = 0; i < waves.size(); ++i) groups[by_length ? waves[i]->size() : 0].push_back(i);
   std::vector<EmissionMatrix> result(waves.size());
   for (const auto& group : groups) {
     const auto& members = group.second;

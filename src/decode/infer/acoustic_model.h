@@ -30,7 +30,8 @@ class AcousticModel {
   // Emissions of 16 kHz waveforms (already normalised if the model wants it), one per input.
   // Each input's emissions are those of a run on it alone, whatever the batch: inputs share a
   // zero-padded forward with a padding mask (fairseq's collater) unless the model has a
-  // group-norm feature extractor, where only inputs of equal length do. Thread-safe (const).
+  // group-norm feature extractor or crops its frames (crop_seq_to_multiple), where only inputs
+  // of equal length do. Thread-safe (const).
   std::vector<EmissionMatrix> emissions(const std::vector<const std::vector<float>*>& waves) const;
 
   // One audio file of any length and rate, resampled to 16 kHz and normalised as a whole when
