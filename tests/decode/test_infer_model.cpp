@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <utility>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -62,6 +63,16 @@ class InferModel : public ::testing::Test {
     }
     std::ofstream(dir_ / "test.tsv") << dir_.string() << "\nu0.wav\t19200\nu1.wav\t11000\n";
     std::ofstream(dir_ / "test.ltr") << "A B C |\nD |\n";
+  }
+
+  // Both waveforms as one zero-padded batch [2 × 19200] and its padding mask (true = padding).
+  std::pair<torch::Tensor, torch::Tensor> padded_batch() {
+    auto source = torch::zeros({2, 19200});
+    auto padding = torch::zeros({2, 19200}, torch::kBool);
+    source[0].copy_(torch::from_blob(waves_[0].data(), {19200}));
+    source[1].narrow(0, 0, 11000).copy_(torch::from_blob(waves_[1].data(), {11000}));
+    padding[1].narrow(0, 11000, 19200 - 11000).fill_(true);
+    return {source, padding};
   }
 
   // The model's own forward on one waveform: [T × V].
@@ -112,11 +123,7 @@ TEST_F(InferModel, BatchEmissionsEqualSingleRuns) {
       EXPECT_LE(max_abs_diff(batch[i].data, alone), mode == "default" ? 1e-5f : 1e-4f) << mode << " utterance " << i;
     }
     torch::NoGradGuard no_grad;
-    auto source = torch::zeros({2, 19200});
-    auto padding = torch::zeros({2, 19200}, torch::kBool);
-    source[0].copy_(torch::from_blob(waves_[0].data(), {19200}));
-    source[1].narrow(0, 0, 11000).copy_(torch::from_blob(waves_[1].data(), {11000}));
-    padding[1].narrow(0, 11000, 19200 - 11000).fill_(true);
+    const auto [source, padding] = padded_batch();
     auto logits = ctc->forward(source, padding).logits.select(1, 1).contiguous();
     const auto& alone = batch[1].data;
     std::vector<float> padded(logits.data_ptr<float>(), logits.data_ptr<float>() + alone.size());
@@ -146,11 +153,7 @@ TEST_F(InferModel, CroppingModelBatchEmissionsEqualSingleRuns) {
     alone_frames.push_back(alone.frames);
   }
   torch::NoGradGuard no_grad;
-  auto source = torch::zeros({2, 19200});
-  auto padding = torch::zeros({2, 19200}, torch::kBool);
-  source[0].copy_(torch::from_blob(waves_[0].data(), {19200}));
-  source[1].narrow(0, 0, 11000).copy_(torch::from_blob(waves_[1].data(), {11000}));
-  padding[1].narrow(0, 11000, 19200 - 11000).fill_(true);
+  const auto [source, padding] = padded_batch();
   const auto out = ctc->forward(source, padding);
   const int64_t padded_frames = out.logits.size(0) - out.padding_mask[1].sum().item<int64_t>();
   EXPECT_NE(padded_frames, alone_frames[1]);
