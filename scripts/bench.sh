@@ -17,13 +17,32 @@ bench() {
   "$BUILD_DIR/bench/${target#bench_}/$target" "$@"
 }
 
+# ONNX Runtime, the second inference reference: its CPU library ships inside the npm package
+# onnxruntime-node (--ignore-scripts: its install script only fetches GPU libraries).
+ORT_VERSION=1.20.1
+ort_dir() {
+  local dir=$BUILD_DIR/ort
+  if ! [ -f "$dir/node_modules/onnxruntime-node/package.json" ]; then
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --ignore-scripts --no-audit --no-fund "onnxruntime-node@$ORT_VERSION" >&2
+  fi
+  echo "$dir"
+}
+
 entry_model() {
-  # BASE CTC forward on 10 s of audio, 2 threads: w2v stock (LibTorch's default kernels) and
-  # prepared fp32 / bf16 / int8 (--precision, docs/inference.md) run interleaved, beside
-  # torchaudio fp32 in the same run; each precision's logit error and greedy agreement vs fp32.
-  # ONNX Runtime is not measured: onnxruntime-node is not installed here (nothing is downloaded).
+  # BASE CTC forward, 2 threads: w2v stock (LibTorch's default kernels) and prepared fp32 / bf16
+  # / int8 (--precision, docs/inference.md) run interleaved, beside torchaudio fp32 and ONNX
+  # Runtime fp32 (the same weights exported by torch.onnx.export) in the same run; each
+  # precision's logit error and greedy agreement vs fp32. 10 s, 60 s, a batch of 4, and LARGE.
+  local ort
+  ort=$(ort_dir)
+  [ -z "${OPENBLAS_CORETYPE:-}" ] || echo "model: note: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE is set: OpenBLAS runs those kernels, not its own choice"
+  local refs=(--reference torchaudio,onnxruntime --ort-dir "$ort")
   echo "model: load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-  bench bench_model --seconds 10 --threads 2 --repeats 5 --precision fp32,bf16,int8
+  bench bench_model --seconds 10 --threads 2 --repeats 5 --precision fp32,bf16,int8 "${refs[@]}"
+  bench bench_model --seconds 60 --threads 2 --repeats 3 --precision fp32,bf16,int8 "${refs[@]}"
+  bench bench_model --seconds 10 --batch 4 --threads 2 --repeats 3 --precision fp32,bf16,int8 "${refs[@]}"
+  bench bench_model --preset large_lv --seconds 10 --threads 2 --repeats 3 --precision fp32,bf16,int8 "${refs[@]}"
   echo "model: load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 

@@ -17,6 +17,8 @@ PACKAGES=(
   # an optimized BLAS for LibTorch (and the oracle): Debian's libtorch calls whatever provides
   # libblas.so.3, and the reference BLAS it falls back to made a BASE forward 18x slower
   libopenblas0-openmp
+  # oneDNN's headers: fp32 inference products call its sgemm (src/model/sgemm.h)
+  libdnnl-dev
   # oracle (reference implementation for parity tests)
   python3 python3-torch python3-torchaudio python3-numpy
   python3-omegaconf  # fairseq checkpoints of 2020-10..2021-03 pickle omegaconf DictConfig objects

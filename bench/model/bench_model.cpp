@@ -2,9 +2,12 @@
 // 0.13 fp32 with the same random weights, the same input and the same thread count, in the
 // same run.
 //   bench_model [--seconds S] [--threads N (0 = all cores)] [--repeats R] [--preset base|large_lv]
-//               [--batch B] [--precision LIST (fp32,bf16,int8)] [--reference torchaudio|none]
-// Prints seconds per forward (median of R after one warm-up), x-realtime and the ratio to
-// torchaudio; "stock" is the unprepared model (LibTorch's default kernels). The variants run
+//               [--batch B] [--precision LIST (fp32,bf16,int8)] [--reference LIST|none]
+// References (LIST of torchaudio, onnxruntime; default torchaudio): torchaudio fp32, and ONNX
+// Runtime fp32 on the same model exported by torch.onnx.export (needs node and onnxruntime-node
+// installed in --ort-dir, default build/ort: scripts/bench.sh installs it).
+// Prints seconds per forward (median of R after one warm-up), x-realtime and the ratio to each
+// reference; "stock" is the unprepared model (LibTorch's default kernels). The variants run
 // interleaved (one forward of each per round), so load changes hit them alike. Each precision's
 // logits are compared with fp32's: max |difference| / max |fp32 logit| and the share of frames
 // whose greedy (argmax) token agrees.
@@ -18,10 +21,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <thread>
 
 #include "model/ctc.h"
+#include "model/cpu_runtime.h"
 #include "model/precision.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -63,11 +68,13 @@ std::vector<std::string> split(const std::string& s) {
 int main(int argc, char** argv) {
   double seconds = 10;
   int threads = 0, repeats = 3, batch = 1;
-  std::string preset = "base", precisions = "fp32,bf16,int8", reference_engine = "torchaudio";
+  std::string preset = "base", precisions = "fp32,bf16,int8", references = "torchaudio",
+              ort_dir = std::string(W2V_BINARY_DIR) + "/ort";
   const char* usage =
       "usage: bench_model [--seconds S (10)] [--threads N (0 = all cores)] [--repeats R (3)] [--preset base|large_lv]\n"
-      "                   [--batch B (1)] [--precision LIST (fp32,bf16,int8)] [--reference torchaudio|none]\n"
-      "BASE/LARGE CTC forward on S seconds: w2v per precision vs torchaudio fp32 (same weights, input and threads).\n";
+      "                   [--batch B (1)] [--precision LIST (fp32,bf16,int8)]\n"
+      "                   [--reference LIST of torchaudio,onnxruntime | none (torchaudio)] [--ort-dir DIR (build/ort)]\n"
+      "BASE/LARGE CTC forward on S seconds: w2v per precision vs the references in fp32 (same weights, input and threads).\n";
   for (int i = 1; i < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -84,13 +91,15 @@ int main(int argc, char** argv) {
     else if (a == "--preset") preset = argv[i + 1];
     else if (a == "--batch") batch = std::stoi(argv[i + 1]);
     else if (a == "--precision") precisions = argv[i + 1];
-    else if (a == "--reference") reference_engine = argv[i + 1];
+    else if (a == "--reference") references = argv[i + 1];
+    else if (a == "--ort-dir") ort_dir = argv[i + 1];
     else {
       fmt::print(stderr, "bench_model: unknown option {}\n{}", a, usage);
       return 2;
     }
   }
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const auto& runtime = w2v::model::tune_cpu_runtime();
   at::set_num_threads(threads);
   auto cfg = w2v::model::Wav2Vec2Config::preset(preset);
   // The same seed gives every variant the same weights.
@@ -111,14 +120,18 @@ int main(int argc, char** argv) {
     prepared.back()->prepare(modes.back());
   }
 
-  if (reference_engine != "torchaudio" && reference_engine != "none") {
-    fmt::print(stderr, "bench_model: --reference {}: expected torchaudio or none\n", reference_engine);
-    return 2;
+  std::vector<std::string> engines;
+  if (references != "none") engines = split(references);
+  for (const auto& e : engines) {
+    if (e != "torchaudio" && e != "onnxruntime") {
+      fmt::print(stderr, "bench_model: --reference {}: expected a list of torchaudio, onnxruntime, or none\n", e);
+      return 2;
+    }
   }
   // Hand the same weights and input to the reference.
   std::filesystem::path dir;
   std::string in_path;
-  if (reference_engine == "torchaudio") {
+  if (!engines.empty()) {
     dir = std::filesystem::temp_directory_path() / ("w2v_bench_model_" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);
     c10::Dict<std::string, at::Tensor> state;
@@ -129,6 +142,8 @@ int main(int argc, char** argv) {
     in.insert("preset", preset);
     in.insert("threads", static_cast<int64_t>(threads));
     in.insert("repeats", static_cast<int64_t>(repeats));
+    in.insert("engines", references);
+    in.insert("ort_dir", ort_dir);
     auto bytes = torch::pickle_save(c10::IValue(in));
     in_path = (dir / "in.pt").string();
     w2v::write_file_atomic(in_path, std::string(bytes.begin(), bytes.end()));
@@ -147,17 +162,34 @@ int main(int argc, char** argv) {
       if (r >= 0) times[v].push_back(now() - t0);
     }
   }
-  double ref = 0;
-  if (reference_engine == "torchaudio") {
-    std::string out = run("/usr/bin/python3 " + std::string(W2V_SOURCE_DIR) + "/bench/model/model_ref.py " + in_path);
-    ref = std::stod(out.substr(out.find("seconds ") + 8));
+  // model_ref.py prints "ENGINE seconds X [version V max_abs_diff D]", one line per engine.
+  struct Reference {
+    std::string engine, note;
+    double seconds;
+  };
+  std::vector<Reference> refs;
+  if (!engines.empty()) {
+    std::istringstream out(run("/usr/bin/python3 " + std::string(W2V_SOURCE_DIR) + "/bench/model/model_ref.py " + in_path));
     std::filesystem::remove_all(dir);
+    for (std::string line; std::getline(out, line);) {
+      std::istringstream words(line);
+      Reference r;
+      std::string key, version, diff;
+      if (!(words >> r.engine >> key >> r.seconds)) continue;
+      if (words >> key >> version >> key >> diff) r.note = fmt::format("  ({} {}, max abs logit diff to torchaudio {})", r.engine, version, diff);
+      refs.push_back(r);
+    }
   }
   const auto cpu = w2v::model::cpu_kernels();
   fmt::print("model forward ({} CTC, {:.0f} s audio x {}, {} frames, {} threads, median of {}; CPU kernels: bf16 {}, int8 {})\n",
              preset, seconds, batch, logits[0].size(0), threads, repeats, cpu.bf16 ? "avx512_bf16" : "fallback",
              cpu.int8 ? "avx512_vnni" : "fallback");
-  if (ref > 0) fmt::print("  torchaudio  fp32 {:.3f} s  {:.1f}x realtime\n", ref, seconds * batch / ref);
+  // The references run in this environment too, so with the same OpenBLAS kernels.
+  fmt::print("  OpenBLAS kernels {}{}; tensor cache {} MiB (W2V_CPU_CACHE_MB)\n",
+             runtime.blas_core.empty() ? "-" : runtime.blas_core,
+             std::getenv("OPENBLAS_CORETYPE") ? " (set by OPENBLAS_CORETYPE)" : "", runtime.cache_limit >> 20);
+  for (const auto& r : refs)
+    fmt::print("  {:>11} fp32 {:.3f} s  {:.1f}x realtime{}\n", r.engine, r.seconds, seconds * batch / r.seconds, r.note);
   // Accuracy against the prepared fp32 model when measured, else the stock one.
   torch::Tensor base = logits[0];
   for (size_t i = 0; i < modes.size(); ++i)
@@ -166,7 +198,7 @@ int main(int argc, char** argv) {
     const double t = median(times[v]);
     const std::string name = v == 0 ? "stock fp32" : w2v::model::precision_name(modes[v - 1]);
     fmt::print("  w2v {:>10} {:.3f} s  {:.1f}x realtime", name, t, seconds * batch / t);
-    if (ref > 0) fmt::print("  time ratio to torchaudio {:.2f}", t / ref);
+    for (const auto& r : refs) fmt::print("  time ratio to {} {:.2f}", r.engine, t / r.seconds);
     const double rel = ((logits[v] - base).abs().max() / base.abs().max()).item<double>();
     const double agree = (logits[v].argmax(-1) == base.argmax(-1)).to(torch::kDouble).mean().item<double>();
     fmt::print("  vs fp32: max rel. error {:.2e}, argmax agreement {:.2f} %, prepared weights {:.0f} MB\n", rel,

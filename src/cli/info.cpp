@@ -5,7 +5,9 @@
 #include "checkpoint/model_io.h"
 #include "cli/command.h"
 #include "cli/model_commands.h"
+#include "model/cpu_runtime.h"
 #include "model/precision.h"
+#include "model/sgemm.h"
 
 namespace {
 
@@ -49,8 +51,11 @@ int run_info(const std::string& path) {
                          encoder->prepared_bytes() / 1e6);
   }
   const auto cpu = model::cpu_kernels();
-  fmt::print("precision: parameters fp32 in memory; inference weights {} (this CPU: bf16 {}, int8 {})\n", sizes,
-             cpu.bf16 ? "avx512_bf16" : "fallback", cpu.int8 ? "avx512_vnni" : "fallback");
+  const auto& runtime = model::tune_cpu_runtime();
+  fmt::print("precision: parameters fp32 in memory; inference weights {} (this CPU: bf16 {}, int8 {}; fp32 "
+             "products {}, OpenBLAS {}, tensor cache {} MiB)\n",
+             sizes, cpu.bf16 ? "avx512_bf16" : "fallback", cpu.int8 ? "avx512_vnni" : "fallback", model::sgemm_backend(),
+             runtime.blas_core.empty() ? "-" : runtime.blas_core, runtime.cache_limit >> 20);
   return 0;
 }
 

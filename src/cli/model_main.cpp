@@ -9,6 +9,7 @@
 #include "cli/app.h"
 #include "cli/command.h"
 #include "cli/model_commands.h"
+#include "model/cpu_runtime.h"
 
 namespace w2v::cli {
 
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  w2v::model::tune_cpu_runtime();
   return w2v::cli::run_cli(argc, argv, {}, [](const std::exception& e) {
     // c10's what() carries a C++ stack trace: the user gets the message's first line.
     const auto* c10_error = dynamic_cast<const c10::Error*>(&e);

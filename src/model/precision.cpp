@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 
+#include "model/sgemm.h"
 #include "util/error.h"
 
 namespace w2v::model {
@@ -118,8 +119,17 @@ FastLinear::FastLinear(const torch::Tensor& weight, const torch::Tensor& bias, P
 torch::Tensor FastLinear::operator()(const torch::Tensor& x) const {
   const auto& m = *impl_;
   switch (m.precision) {
-    case Precision::kFp32:
-      return at::linear(x.to(torch::kFloat), m.weight, m.bias);
+    case Precision::kFp32: {
+      const int64_t in = m.weight.size(1), out = m.weight.size(0);
+      auto x2 = x.to(torch::kFloat).reshape({-1, in}).contiguous();
+      auto sizes = x.sizes().vec();
+      sizes.back() = out;
+      auto y = torch::empty({x2.size(0), out}, x2.options());
+      sgemm(false, true, x2.size(0), out, in, x2.data_ptr<float>(), in, m.weight.data_ptr<float>(), in,
+            y.data_ptr<float>(), out);
+      if (m.bias.defined()) y.add_(m.bias);
+      return y.view(sizes);
+    }
     case Precision::kBf16:
       if (m.fast) return at::linear(x.to(torch::kBFloat16), m.weight, m.bias);
       return at::linear(round_bf16(x), m.weight, m.bias).to(torch::kBFloat16);
@@ -192,34 +202,32 @@ int64_t FastConv1d::bytes() const { return impl_ ? tensor_bytes(impl_->weight) +
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& key_padding_mask) {
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), hd = q.size(3);
-  const bool per_head = q.scalar_type() == torch::kFloat && !torch::GradMode::is_enabled();
-  auto q3 = q.reshape({B * H, T, hd}), k3 = k.reshape({B * H, T, hd}), v3 = v.reshape({B * H, T, hd});
-  torch::Tensor scores;
-  if (per_head) {
-    scores = torch::empty({B * H, T, T}, q.options());
-    for (int64_t i = 0; i < B * H; ++i) {
-      auto dst = scores[i];
-      at::mm_out(dst, q3[i], k3[i].t());
-    }
-  } else {
-    scores = torch::bmm(q3, k3.transpose(1, 2));
+  const bool per_head = q.scalar_type() == torch::kFloat && !torch::GradMode::is_enabled() && q.stride(3) == 1 &&
+                        k.stride(3) == 1 && v.stride(3) == 1 && k.strides() == q.strides() && v.strides() == q.strides();
+  if (!per_head) {
+    auto q3 = q.reshape({B * H, T, hd}), k3 = k.reshape({B * H, T, hd}), v3 = v.reshape({B * H, T, hd});
+    auto scores = torch::bmm(q3, k3.transpose(1, 2)).view({B, H, T, T});
+    if (key_padding_mask.defined())
+      scores = scores.masked_fill(key_padding_mask.view({B, 1, 1, T}), -std::numeric_limits<float>::infinity());
+    auto probs = torch::softmax(scores, -1, torch::kFloat).to(q.scalar_type()).view({B * H, T, T});
+    return torch::bmm(probs, v3).view({B, H, T, hd}).transpose(1, 2).reshape({B, T, H * hd});
   }
-  scores = scores.view({B, H, T, T});
+  // Head by head on the strided views (rows of a head are stride(2) apart): no copies of q/k/v.
+  const int64_t sb = q.stride(0), sh = q.stride(1), row = q.stride(2);
+  auto head = [&](const torch::Tensor& t, int64_t b, int64_t h) { return t.data_ptr<float>() + b * sb + h * sh; };
+  auto scores = torch::empty({B, H, T, T}, q.options());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      sgemm(false, true, T, T, hd, head(q, b, h), row, head(k, b, h), row, scores[b][h].data_ptr<float>(), T);
   if (key_padding_mask.defined())
-    scores = scores.masked_fill(key_padding_mask.view({B, 1, 1, T}), -std::numeric_limits<float>::infinity());
-  auto probs = torch::softmax(scores, -1, torch::kFloat).to(q.scalar_type()).view({B * H, T, T});
-  torch::Tensor out;
-  if (per_head) {
-    out = torch::empty({B, T, H, hd}, q.options());
-    auto o = out.permute({0, 2, 1, 3});  // [B, H, T, hd] view: each head writes its columns
-    for (int64_t i = 0; i < B * H; ++i) {
-      auto dst = o[i / H][i % H];
-      at::mm_out(dst, probs[i], v3[i]);
-    }
-    return out.view({B, T, H * hd});
-  }
-  out = torch::bmm(probs, v3);
-  return out.view({B, H, T, hd}).transpose(1, 2).reshape({B, T, H * hd});
+    scores.masked_fill_(key_padding_mask.view({B, 1, 1, T}), -std::numeric_limits<float>::infinity());
+  auto probs = torch::softmax(scores, -1);
+  auto out = torch::empty({B, T, H * hd}, q.options());  // head h writes columns h*hd..
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      sgemm(false, false, T, hd, T, probs[b][h].data_ptr<float>(), T, head(v, b, h), row,
+            out.data_ptr<float>() + b * T * H * hd + h * hd, H * hd);
+  return out;
 }
 
 }  // namespace w2v::model

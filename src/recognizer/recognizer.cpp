@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "audio/audio.h"
+#include "model/cpu_runtime.h"
 #include "recognizer/impl.h"
 #include "util/error.h"
 
@@ -23,6 +24,7 @@ const RecognizerOptions& checked(const RecognizerOptions& o) {
   if (!(o.chunk_seconds > 0) || !(o.overlap_seconds >= 0))
     throw Error(fmt::format("recognizer windows: expected chunk_seconds > 0 and overlap_seconds >= 0, got {} and {}",
                             o.chunk_seconds, o.overlap_seconds));
+  model::tune_cpu_runtime();
   if (o.threads >= 0) {
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(o.threads == 0 ? cores : std::min(o.threads, 4 * cores));

@@ -9,6 +9,8 @@
 #include <cstdio>
 
 #include "model/ctc.h"
+#include "model/precision.h"
+#include "model/sgemm.h"
 #include "oracle.h"
 #include "util/error.h"
 
@@ -155,3 +157,50 @@ TEST_F(Precisions, TrainingIgnoresPreparedWeights) {
   torch::NoGradGuard no_grad;
   EXPECT_LE(max_abs_diff(f.model->forward(f.source).logits, f.fp32), 1e-5);  // dropouts are 0
 }
+
+namespace {
+
+// sgemm (model/sgemm.h) with every transpose and padded leading dimensions against LibTorch's mm.
+TEST(Sgemm, TransposesAndLeadingDimensionsMatchMm) {
+  torch::manual_seed(3);
+  const int64_t M = 37, N = 29, K = 53, pad = 5;
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      // Stored with `pad` extra columns per row, so lda/ldb/ldc exceed the logical width.
+      auto a_store = torch::randn({ta ? K : M, (ta ? M : K) + pad});
+      auto b_store = torch::randn({tb ? N : K, (tb ? K : N) + pad});
+      auto a = a_store.narrow(1, 0, ta ? M : K), b = b_store.narrow(1, 0, tb ? K : N);
+      auto expected = torch::mm(ta ? a.t() : a, tb ? b.t() : b);
+      auto c_store = torch::full({M, N + pad}, 7.0f);
+      sgemm(ta, tb, M, N, K, a.data_ptr<float>(), a_store.size(1), b.data_ptr<float>(), b_store.size(1),
+            c_store.data_ptr<float>(), c_store.size(1));
+      EXPECT_LT((c_store.narrow(1, 0, N) - expected).abs().max().item<double>(), 1e-4) << sgemm_backend() << ta << tb;
+      EXPECT_TRUE(torch::equal(c_store.narrow(1, N, pad), torch::full({M, pad}, 7.0f)));  // padding untouched
+    }
+  }
+}
+
+// The head-by-head fp32 attention on strided views of a fused q/k/v product (inference) equals
+// the batched products autograd mode uses, with padded keys masked.
+TEST(Sgemm, AttentionOnFusedQkvViewsEqualsBatchedProducts) {
+  torch::manual_seed(4);
+  const int64_t B = 2, T = 11, H = 3, hd = 8;
+  auto qkv = torch::randn({B, T, 3, H, hd});
+  auto heads = qkv.permute({2, 0, 3, 1, 4});  // [3, B, H, T, hd] views
+  auto mask = torch::zeros({B, T}, torch::kBool);
+  mask[1].narrow(0, 8, 3).fill_(true);
+  torch::Tensor batched;
+  {
+    torch::AutoGradMode grad(true);
+    batched = attention(heads[0], heads[1], heads[2], mask);
+  }
+  torch::Tensor per_head;
+  {
+    torch::NoGradGuard no_grad;
+    per_head = attention(heads[0], heads[1], heads[2], mask);
+  }
+  ASSERT_EQ(per_head.sizes(), batched.sizes());
+  EXPECT_LT((per_head - batched).abs().max().item<double>(), 1e-5);
+}
+
+}  // namespace

@@ -1,0 +1,181 @@
+#include "model/cpu_runtime.h"
+
+#include <c10/core/CPUAllocator.h>
+#include <c10/util/Exception.h>
+#include <dlfcn.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+#include "util/error.h"
+
+namespace w2v::model {
+
+namespace {
+
+// Every CachingCpuAllocator alive, so that the one deleter function finds a pointer's owner.
+std::mutex owners_mutex;
+std::vector<const CachingCpuAllocator*>& owners() {
+  static auto* list = new std::vector<const CachingCpuAllocator*>();  // never destroyed: tensors may outlive statics
+  return *list;
+}
+
+void* map_block(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+#ifdef MADV_HUGEPAGE
+  madvise(p, bytes, MADV_HUGEPAGE);  // fewer page faults on first touch; advice only
+#endif
+  return p;
+}
+
+}  // namespace
+
+CachingCpuAllocator::CachingCpuAllocator(c10::Allocator* small, size_t cache_limit)
+    : small_(small), cache_limit_(cache_limit) {
+  std::lock_guard<std::mutex> lock(owners_mutex);
+  owners().push_back(this);
+}
+
+CachingCpuAllocator::~CachingCpuAllocator() {
+  release_cache();
+  std::lock_guard<std::mutex> lock(owners_mutex);
+  auto& list = owners();
+  list.erase(std::remove(list.begin(), list.end(), this), list.end());
+}
+
+c10::DataPtr CachingCpuAllocator::allocate(size_t bytes) const {
+  if (bytes < kMinBytes) return small_->allocate(bytes);
+  const size_t rounded = (bytes + kStep - 1) / kStep * kStep;
+  void* ptr = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // The most recently released block of this size: the likeliest to be in cache and TLB.
+    for (auto it = cached_.rbegin(); it != cached_.rend(); ++it) {
+      if (it->bytes != rounded) continue;
+      ptr = it->ptr;
+      cached_.erase(std::next(it).base());
+      stats_.cached_bytes -= rounded;
+      ++stats_.hits;
+      break;
+    }
+  }
+  if (!ptr) {
+    ptr = map_block(rounded);
+    if (!ptr) {
+      release_cache();
+      ptr = map_block(rounded);
+    }
+    TORCH_CHECK(ptr, "out of memory: cannot map ", rounded, " bytes for a tensor");
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++stats_.misses;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  live_.push_back({ptr, rounded});
+  stats_.live_bytes += rounded;
+  return {ptr, ptr, &release_any, c10::Device(c10::DeviceType::CPU)};
+}
+
+c10::DeleterFnPtr CachingCpuAllocator::raw_deleter() const { return &release_any; }
+
+void CachingCpuAllocator::release(void* ptr) const {
+  std::vector<Block> evicted;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = std::find_if(live_.begin(), live_.end(), [&](const Block& b) { return b.ptr == ptr; });
+    const Block block = *it;
+    live_.erase(it);
+    stats_.live_bytes -= block.bytes;
+    cached_.push_back(block);
+    stats_.cached_bytes += block.bytes;
+    size_t evict = 0;
+    while (stats_.cached_bytes > cache_limit_) {
+      stats_.cached_bytes -= cached_[evict].bytes;
+      evicted.push_back(cached_[evict++]);
+    }
+    cached_.erase(cached_.begin(), cached_.begin() + static_cast<std::ptrdiff_t>(evict));
+  }
+  for (const Block& b : evicted) munmap(b.ptr, b.bytes);
+}
+
+void CachingCpuAllocator::release_any(void* ptr) {
+  const CachingCpuAllocator* owner = nullptr;
+  c10::DeleterFnPtr small_deleter = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(owners_mutex);
+    for (const auto* a : owners()) {
+      std::lock_guard<std::mutex> own(a->mutex_);
+      if (std::any_of(a->live_.begin(), a->live_.end(), [&](const Block& b) { return b.ptr == ptr; })) {
+        owner = a;
+        break;
+      }
+      if (!small_deleter) small_deleter = a->small_->raw_deleter();
+    }
+  }
+  if (owner) return owner->release(ptr);
+  // raw_deallocate of a small block (raw_allocate hands those to the small allocator).
+  if (small_deleter) small_deleter(ptr);
+}
+
+CachingCpuAllocator::Stats CachingCpuAllocator::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+void CachingCpuAllocator::release_cache() const {
+  std::vector<Block> evicted;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    evicted.swap(cached_);
+    stats_.cached_bytes = 0;
+  }
+  for (const Block& b : evicted) munmap(b.ptr, b.bytes);
+}
+
+// ---- tune_cpu_runtime ----
+
+namespace {
+
+// The kernel set a DYNAMIC_ARCH OpenBLAS chose (its own detection, or OPENBLAS_CORETYPE).
+std::string openblas_core() {
+  using CoreName = char* (*)();
+  void* scope = dlopen("libblas.so.3", RTLD_LAZY | RTLD_NOLOAD);  // searched with its dependencies
+  auto corename = reinterpret_cast<CoreName>(dlsym(scope ? scope : RTLD_DEFAULT, "gotoblas_corename"));
+  std::string name = corename ? corename() : "";
+  if (scope) dlclose(scope);
+  return name;
+}
+
+size_t cache_limit_bytes() {
+  if (const char* mb = std::getenv("W2V_CPU_CACHE_MB")) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(mb, &end, 10);
+    if (end == mb || *end != '\0' || v > (1ull << 40))
+      throw Error(std::string("W2V_CPU_CACHE_MB='") + mb + "': expected a whole number of MiB (0 = no cache)");
+    return static_cast<size_t>(v) << 20;
+  }
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  const size_t ram = pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : 0;
+  return std::min<size_t>(size_t{4} << 30, ram / 8);
+}
+
+}  // namespace
+
+const CpuRuntime& tune_cpu_runtime() {
+  static const CpuRuntime runtime = [] {
+    CpuRuntime r;
+    r.blas_core = openblas_core();
+    r.cache_limit = cache_limit_bytes();
+    if (r.cache_limit > 0) {
+      static auto* allocator = new CachingCpuAllocator(c10::GetCPUAllocator(), r.cache_limit);  // lives to exit
+      c10::SetCPUAllocator(allocator, /*priority=*/1);
+    }
+    return r;
+  }();
+  return runtime;
+}
+
+}  // namespace w2v::model

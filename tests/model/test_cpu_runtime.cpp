@@ -1,0 +1,137 @@
+// CachingCpuAllocator (model/cpu_runtime.h): large blocks are kept and reused by rounded size,
+// the cache stays within its limit, small requests and raw allocations work, and tensors computed
+// on it equal those computed on LibTorch's default allocator. The CpuRuntime tests each need a
+// fresh process (tune_cpu_runtime applies once per process), as ctest runs them.
+#include <c10/core/CPUAllocator.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+#include "model/cpu_runtime.h"
+#include "util/error.h"
+
+namespace {
+
+using w2v::model::CachingCpuAllocator;
+constexpr size_t kMiB = size_t{1} << 20;
+
+TEST(CachingCpuAllocator, ReusesAReleasedBlockOfTheSameRoundedSize) {
+  CachingCpuAllocator a(c10::GetDefaultCPUAllocator(), 64 * kMiB);
+  void* first = nullptr;
+  {
+    c10::DataPtr p = a.allocate(3 * kMiB);
+    first = p.get();
+    static_cast<char*>(first)[3 * kMiB - 1] = 1;  // the whole request is writable
+    EXPECT_EQ(a.stats().live_bytes, 4 * kMiB);    // rounded up to 2 MiB steps
+  }
+  EXPECT_EQ(a.stats().live_bytes, 0u);
+  EXPECT_EQ(a.stats().cached_bytes, 4 * kMiB);
+  c10::DataPtr again = a.allocate(3 * kMiB + 512 * 1024);  // also 4 MiB rounded
+  EXPECT_EQ(again.get(), first);
+  c10::DataPtr other = a.allocate(5 * kMiB);  // 6 MiB: not in the cache
+  EXPECT_NE(other.get(), first);
+  const auto s = a.stats();
+  EXPECT_EQ(s.hits, 1u);
+  EXPECT_EQ(s.misses, 2u);
+  EXPECT_EQ(s.cached_bytes, 0u);
+  EXPECT_EQ(s.live_bytes, 10 * kMiB);
+}
+
+TEST(CachingCpuAllocator, SmallRequestsGoToTheSmallAllocator) {
+  CachingCpuAllocator a(c10::GetDefaultCPUAllocator(), 64 * kMiB);
+  {
+    c10::DataPtr p = a.allocate(1000);
+    ASSERT_NE(p.get(), nullptr);
+    EXPECT_EQ(p.get_deleter(), c10::GetDefaultCPUAllocator()->raw_deleter());
+  }
+  const auto s = a.stats();
+  EXPECT_EQ(s.hits + s.misses, 0u);
+  EXPECT_EQ(s.live_bytes + s.cached_bytes, 0u);
+}
+
+TEST(CachingCpuAllocator, CacheKeepsTheMostRecentlyReleasedBlocksWithinItsLimit) {
+  CachingCpuAllocator a(c10::GetDefaultCPUAllocator(), 8 * kMiB);
+  std::vector<c10::DataPtr> blocks;
+  std::vector<void*> ptrs;
+  for (int i = 0; i < 6; ++i) {
+    blocks.push_back(a.allocate(4 * kMiB));
+    ptrs.push_back(blocks.back().get());
+  }
+  blocks.clear();  // released in order 0..5: only 4 and 5 fit in 8 MiB
+  EXPECT_EQ(a.stats().cached_bytes, 8 * kMiB);
+  c10::DataPtr p = a.allocate(4 * kMiB);
+  EXPECT_EQ(p.get(), ptrs[5]);
+  c10::DataPtr q = a.allocate(4 * kMiB);
+  EXPECT_EQ(q.get(), ptrs[4]);
+  EXPECT_EQ(a.stats().hits, 2u);
+  a.release_cache();
+  EXPECT_EQ(a.stats().cached_bytes, 0u);
+}
+
+TEST(CachingCpuAllocator, RawAllocationsOfBothSizesAreReleasedByTheRawDeleter) {
+  CachingCpuAllocator a(c10::GetDefaultCPUAllocator(), 64 * kMiB);
+  void* big = a.raw_allocate(2 * kMiB);
+  void* small = a.raw_allocate(100);
+  EXPECT_EQ(a.stats().live_bytes, 2 * kMiB);
+  a.raw_deallocate(small);
+  a.raw_deallocate(big);
+  EXPECT_EQ(a.stats().live_bytes, 0u);
+  EXPECT_EQ(a.stats().cached_bytes, 2 * kMiB);
+}
+
+TEST(CachingCpuAllocator, ConcurrentAllocationsBalance) {
+  CachingCpuAllocator a(c10::GetDefaultCPUAllocator(), 16 * kMiB);
+  auto work = [&](size_t bytes) {
+    for (int i = 0; i < 500; ++i) {
+      c10::DataPtr p = a.allocate(bytes + static_cast<size_t>(i % 3) * kMiB);
+      static_cast<char*>(p.get())[bytes - 1] = 1;
+    }
+  };
+  std::thread t1(work, 1 * kMiB), t2(work, 3 * kMiB);
+  t1.join();
+  t2.join();
+  const auto s = a.stats();
+  EXPECT_EQ(s.live_bytes, 0u);
+  EXPECT_LE(s.cached_bytes, 16 * kMiB);
+  EXPECT_EQ(s.hits + s.misses, 1000u);
+  EXPECT_GT(s.hits, 900u);
+}
+
+TEST(CpuRuntime, InstalledAllocatorGivesTheSameResults) {
+  setenv("W2V_CPU_CACHE_MB", "64", 1);
+  torch::manual_seed(0);
+  auto x = torch::randn({4, 512, 4000});  // 32 MiB: large blocks throughout
+  auto conv = torch::nn::Conv1d(torch::nn::Conv1dOptions(512, 512, 3).stride(2));
+  auto expected = torch::gelu(conv(x)).sum(1);
+  const auto& runtime = w2v::model::tune_cpu_runtime();
+  EXPECT_EQ(runtime.cache_limit, 64 * kMiB);
+  const auto* installed = dynamic_cast<const CachingCpuAllocator*>(c10::GetCPUAllocator());
+  ASSERT_NE(installed, nullptr);
+  for (int round = 0; round < 3; ++round) {  // later rounds run on reused blocks
+    auto y = torch::gelu(conv(x.clone())).sum(1);
+    EXPECT_TRUE(torch::equal(y, expected)) << "round " << round;
+  }
+  EXPECT_GT(installed->stats().hits, 0u);
+  EXPECT_LE(installed->stats().cached_bytes, 64 * kMiB);
+}
+
+TEST(CpuRuntime, ZeroCacheKeepsLibTorchsAllocator) {
+  setenv("W2V_CPU_CACHE_MB", "0", 1);
+  EXPECT_EQ(w2v::model::tune_cpu_runtime().cache_limit, 0u);
+  EXPECT_EQ(dynamic_cast<const CachingCpuAllocator*>(c10::GetCPUAllocator()), nullptr);
+}
+
+TEST(CpuRuntime, BadCacheSettingIsAnErrorNamingTheVariable) {
+  setenv("W2V_CPU_CACHE_MB", "lots", 1);
+  try {
+    w2v::model::tune_cpu_runtime();
+    FAIL() << "expected an error";
+  } catch (const w2v::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("W2V_CPU_CACHE_MB='lots'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
