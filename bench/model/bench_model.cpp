@@ -3,6 +3,7 @@
 // same run.
 //   bench_model [--seconds S] [--threads N (0 = all cores)] [--repeats R] [--preset base|large_lv]
 //               [--batch B] [--precision LIST (fp32,bf16,int8)] [--reference LIST|none]
+// --profile writes a chrome trace of one more forward of the last variant (profile_summary.py).
 // References (LIST of torchaudio, onnxruntime; default torchaudio): torchaudio fp32, and ONNX
 // Runtime fp32 on the same model exported by torch.onnx.export (needs node and onnxruntime-node
 // installed in --ort-dir, default build/ort: scripts/bench.sh installs it).
@@ -13,6 +14,7 @@
 // whose greedy (argmax) token agrees.
 #include <ATen/Parallel.h>
 #include <fmt/core.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/serialize.h>
 
 #include <algorithm>
@@ -68,12 +70,15 @@ std::vector<std::string> split(const std::string& s) {
 int main(int argc, char** argv) {
   double seconds = 10;
   int threads = 0, repeats = 3, batch = 1;
+  bool stock = true;
+  std::string profile;
   std::string preset = "base", precisions = "fp32,bf16,int8", references = "torchaudio",
               ort_dir = std::string(W2V_BINARY_DIR) + "/ort";
   const char* usage =
       "usage: bench_model [--seconds S (10)] [--threads N (0 = all cores)] [--repeats R (3)] [--preset base|large_lv]\n"
       "                   [--batch B (1)] [--precision LIST (fp32,bf16,int8)]\n"
       "                   [--reference LIST of torchaudio,onnxruntime | none (torchaudio)] [--ort-dir DIR (build/ort)]\n"
+      "                   [--stock 0|1 (1: also time the unprepared model)] [--profile TRACE.json]\n"
       "BASE/LARGE CTC forward on S seconds: w2v per precision vs the references in fp32 (same weights, input and threads).\n";
   for (int i = 1; i < argc; i += 2) {
     const std::string a = argv[i];
@@ -93,6 +98,8 @@ int main(int argc, char** argv) {
     else if (a == "--precision") precisions = argv[i + 1];
     else if (a == "--reference") references = argv[i + 1];
     else if (a == "--ort-dir") ort_dir = argv[i + 1];
+    else if (a == "--stock") stock = std::string(argv[i + 1]) != "0";
+    else if (a == "--profile") profile = argv[i + 1];
     else {
       fmt::print(stderr, "bench_model: unknown option {}\n{}", a, usage);
       return 2;
@@ -156,11 +163,17 @@ int main(int argc, char** argv) {
   std::vector<torch::Tensor> logits(variants.size());
   std::vector<std::vector<double>> times(variants.size());
   for (int r = -1; r < repeats; ++r) {
-    for (size_t v = 0; v < variants.size(); ++v) {
+    for (size_t v = stock ? 0 : 1; v < variants.size(); ++v) {
       double t0 = now();
       logits[v] = variants[v]->forward(source).logits;
       if (r >= 0) times[v].push_back(now() - t0);
     }
+  }
+  // One more forward of the last variant under LibTorch's profiler (a chrome trace;
+  // bench/model/profile_summary.py sums it per operator).
+  if (!profile.empty()) {
+    torch::autograd::profiler::RecordProfile guard(profile);
+    variants.back()->forward(source);
   }
   // model_ref.py prints "ENGINE seconds X [version V max_abs_diff D]", one line per engine.
   struct Reference {
@@ -182,7 +195,7 @@ int main(int argc, char** argv) {
   }
   const auto cpu = w2v::model::cpu_kernels();
   fmt::print("model forward ({} CTC, {:.0f} s audio x {}, {} frames, {} threads, median of {}; CPU kernels: bf16 {}, int8 {})\n",
-             preset, seconds, batch, logits[0].size(0), threads, repeats, cpu.bf16 ? "avx512_bf16" : "fallback",
+             preset, seconds, batch, logits.back().size(0), threads, repeats, cpu.bf16 ? "avx512_bf16" : "fallback",
              cpu.int8 ? "avx512_vnni" : "fallback");
   // The references run in this environment too, so with the same OpenBLAS kernels.
   fmt::print("  OpenBLAS kernels {}{}; tensor cache {} MiB (W2V_CPU_CACHE_MB)\n",
@@ -191,10 +204,10 @@ int main(int argc, char** argv) {
   for (const auto& r : refs)
     fmt::print("  {:>11} fp32 {:.3f} s  {:.1f}x realtime{}\n", r.engine, r.seconds, seconds * batch / r.seconds, r.note);
   // Accuracy against the prepared fp32 model when measured, else the stock one.
-  torch::Tensor base = logits[0];
+  torch::Tensor base = stock ? logits[0] : logits[1];
   for (size_t i = 0; i < modes.size(); ++i)
     if (modes[i] == w2v::model::Precision::kFp32) base = logits[i + 1];
-  for (size_t v = 0; v < variants.size(); ++v) {
+  for (size_t v = stock ? 0 : 1; v < variants.size(); ++v) {
     const double t = median(times[v]);
     const std::string name = v == 0 ? "stock fp32" : w2v::model::precision_name(modes[v - 1]);
     fmt::print("  w2v {:>10} {:.3f} s  {:.1f}x realtime", name, t, seconds * batch / t);

@@ -49,21 +49,40 @@ CachingCpuAllocator::~CachingCpuAllocator() {
 
 c10::DataPtr CachingCpuAllocator::allocate(size_t bytes) const {
   if (bytes < kMinBytes) return small_->allocate(bytes);
-  const size_t rounded = (bytes + kStep - 1) / kStep * kStep;
+  size_t rounded = (bytes + kStep - 1) / kStep * kStep;
   void* ptr = nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    // The most recently released block of this size: the likeliest to be in cache and TLB.
-    for (auto it = cached_.rbegin(); it != cached_.rend(); ++it) {
-      if (it->bytes != rounded) continue;
-      ptr = it->ptr;
-      cached_.erase(std::next(it).base());
+    // The smallest released block that fits with at most a fifth of it unused (a block much
+    // larger than the request is kept for a request of its size: taking it would send that
+    // request to new memory); among equals the most recently released, likeliest in cache.
+    auto best = cached_.rend();
+    for (auto it = cached_.rbegin(); it != cached_.rend(); ++it)
+      if (it->bytes >= rounded && 4 * it->bytes <= 5 * rounded && (best == cached_.rend() || it->bytes < best->bytes))
+        best = it;
+    if (best != cached_.rend()) {
+      ptr = best->ptr;
+      rounded = best->bytes;
+      cached_.erase(std::next(best).base());
       stats_.cached_bytes -= rounded;
       ++stats_.hits;
-      break;
     }
   }
   if (!ptr) {
+    // New memory: first unmap the least recently released blocks while memory in use plus
+    // kept would exceed the most ever in use, so that keeping blocks never raises the peak.
+    std::vector<Block> evicted;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      const size_t ceiling = std::max(peak_live_, stats_.live_bytes + rounded);
+      size_t evict = 0;
+      while (evict < cached_.size() && stats_.live_bytes + stats_.cached_bytes + rounded > ceiling) {
+        stats_.cached_bytes -= cached_[evict].bytes;
+        evicted.push_back(cached_[evict++]);
+      }
+      cached_.erase(cached_.begin(), cached_.begin() + static_cast<std::ptrdiff_t>(evict));
+    }
+    for (const Block& b : evicted) munmap(b.ptr, b.bytes);
     ptr = map_block(rounded);
     if (!ptr) {
       release_cache();
@@ -76,6 +95,7 @@ c10::DataPtr CachingCpuAllocator::allocate(size_t bytes) const {
   std::lock_guard<std::mutex> lock(mutex_);
   live_.push_back({ptr, rounded});
   stats_.live_bytes += rounded;
+  peak_live_ = std::max(peak_live_, stats_.live_bytes);
   return {ptr, ptr, &release_any, c10::Device(c10::DeviceType::CPU)};
 }
 
@@ -92,7 +112,8 @@ void CachingCpuAllocator::release(void* ptr) const {
     cached_.push_back(block);
     stats_.cached_bytes += block.bytes;
     size_t evict = 0;
-    while (stats_.cached_bytes > cache_limit_) {
+    // Never more than the largest live set seen: the next forward reuses at most that much.
+    while (stats_.cached_bytes > std::min(cache_limit_, peak_live_)) {
       stats_.cached_bytes -= cached_[evict].bytes;
       evicted.push_back(cached_[evict++]);
     }
@@ -163,6 +184,10 @@ size_t cache_limit_bytes() {
 }
 
 }  // namespace
+
+void trim_cpu_cache() {
+  if (const auto* caching = dynamic_cast<const CachingCpuAllocator*>(c10::GetCPUAllocator())) caching->release_cache();
+}
 
 const CpuRuntime& tune_cpu_runtime() {
   static const CpuRuntime runtime = [] {

@@ -15,9 +15,10 @@
 
 namespace w2v::model {
 
-// Tensor memory for CPU: blocks of at least kMinBytes are page-mapped in 2 MiB steps (huge
-// pages where the kernel allows), and kept after release for the next allocation of the same
-// rounded size, up to `cache_limit` bytes of released blocks (the least recently released go
+// Tensor memory for CPU: blocks of at least kMinBytes are page-mapped in kStep steps (huge
+// pages where the kernel allows) and kept after release for a later request that fits in them
+// (at most a fifth of the block unused). Kept blocks never make the memory mapped exceed the
+// most ever in use at once, nor `cache_limit` bytes (the least recently released are unmapped
 // first). Smaller requests go to `small` (LibTorch's default allocator). Thread-safe.
 class CachingCpuAllocator final : public c10::Allocator {
  public:
@@ -55,6 +56,7 @@ class CachingCpuAllocator final : public c10::Allocator {
   mutable std::mutex mutex_;
   mutable std::vector<Block> cached_;  // in release order, oldest first
   mutable std::vector<Block> live_;
+  mutable size_t peak_live_ = 0;
   mutable Stats stats_;
 };
 
@@ -67,5 +69,9 @@ struct CpuRuntime {
 // the first result). The cache limit is min(4 GiB, physical memory / 8), or W2V_CPU_CACHE_MB
 // (whole MiB; 0 keeps LibTorch's allocator; anything else is a w2v::Error).
 const CpuRuntime& tune_cpu_runtime();
+
+// Unmaps the installed allocator's kept blocks (none installed: nothing). Called once a model is
+// loaded and prepared: the loader's buffers fit no forward's tensors and would stay kept.
+void trim_cpu_cache();
 
 }  // namespace w2v::model

@@ -1,6 +1,7 @@
 #include "model/sgemm.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <torch/types.h>
 
 #ifdef W2V_HAVE_DNNL
@@ -16,6 +17,7 @@ namespace w2v::model {
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
            int64_t ldb, float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
+  RECORD_FUNCTION("w2v::sgemm", std::vector<c10::IValue>());  // visible to LibTorch's profiler
 #ifdef W2V_HAVE_DNNL
   // oneDNN runs OpenMP regions sized by this thread's OpenMP setting: make it LibTorch's.
   at::internal::lazy_init_num_threads();

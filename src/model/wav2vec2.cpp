@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "model/cpu_runtime.h"
 #include "model/grad_multiply.h"
 #include "util/error.h"
 
@@ -140,6 +141,7 @@ void Wav2Vec2ModelImpl::prepare(Precision p) {
   feature_extractor->prepare(p);
   if (post_extract_proj) post_extract_proj_fast_ = FastLinear(post_extract_proj->weight, post_extract_proj->bias, p);
   encoder->prepare(p);
+  trim_cpu_cache();
 }
 
 int64_t Wav2Vec2ModelImpl::prepared_bytes() const {

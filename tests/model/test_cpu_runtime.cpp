@@ -20,24 +20,59 @@ constexpr size_t kMiB = size_t{1} << 20;
 
 TEST(CachingCpuAllocator, ReusesAReleasedBlockOfTheSameRoundedSize) {
   CachingCpuAllocator a(c10::GetDefaultCPUAllocator(), 64 * kMiB);
+  const size_t step = CachingCpuAllocator::kStep;
+  const size_t rounded = (3 * kMiB + 100 + step - 1) / step * step;
   void* first = nullptr;
   {
-    c10::DataPtr p = a.allocate(3 * kMiB);
+    c10::DataPtr p = a.allocate(3 * kMiB + 100);
     first = p.get();
-    static_cast<char*>(first)[3 * kMiB - 1] = 1;  // the whole request is writable
-    EXPECT_EQ(a.stats().live_bytes, 4 * kMiB);    // rounded up to 2 MiB steps
+    static_cast<char*>(first)[3 * kMiB + 99] = 1;        // the whole request is writable
+    EXPECT_EQ(a.stats().live_bytes, rounded);  // rounded up to whole steps
   }
   EXPECT_EQ(a.stats().live_bytes, 0u);
-  EXPECT_EQ(a.stats().cached_bytes, 4 * kMiB);
-  c10::DataPtr again = a.allocate(3 * kMiB + 512 * 1024);  // also 4 MiB rounded
+  EXPECT_EQ(a.stats().cached_bytes, rounded);
+  c10::DataPtr again = a.allocate(3 * kMiB + 1000);  // the same rounded size
   EXPECT_EQ(again.get(), first);
-  c10::DataPtr other = a.allocate(5 * kMiB);  // 6 MiB: not in the cache
+  c10::DataPtr other = a.allocate(7 * kMiB);  // larger than anything released
   EXPECT_NE(other.get(), first);
   const auto s = a.stats();
   EXPECT_EQ(s.hits, 1u);
   EXPECT_EQ(s.misses, 2u);
   EXPECT_EQ(s.cached_bytes, 0u);
-  EXPECT_EQ(s.live_bytes, 10 * kMiB);
+  EXPECT_EQ(s.live_bytes, rounded + (7 * kMiB + step - 1) / step * step);
+}
+
+TEST(CachingCpuAllocator, ASmallerRequestTakesABlockAFifthLargerAtMost) {
+  CachingCpuAllocator a(c10::GetDefaultCPUAllocator(), 64 * kMiB);
+  void* ten = nullptr;
+  { ten = a.allocate(10 * kMiB).get(); }
+  {
+    c10::DataPtr p = a.allocate(8 * kMiB + 1);  // 10 MiB rounded: the block fits exactly
+    EXPECT_EQ(p.get(), ten);
+    EXPECT_EQ(a.stats().live_bytes, 10 * kMiB);
+  }
+  {
+    c10::DataPtr p = a.allocate(8 * kMiB);  // 10 MiB for 8: a fifth unused, still taken
+    EXPECT_EQ(p.get(), ten);
+  }
+  // The 10 MiB block would leave over half unused: new memory, and the kept block is unmapped
+  // rather than let 10 + 4 MiB be mapped when at most 10 were ever in use.
+  c10::DataPtr p = a.allocate(4 * kMiB);
+  const auto s = a.stats();
+  EXPECT_EQ(s.hits, 2u);
+  EXPECT_EQ(s.misses, 2u);
+  EXPECT_EQ(s.live_bytes, 4 * kMiB);
+  EXPECT_EQ(s.cached_bytes, 0u);
+}
+
+TEST(CachingCpuAllocator, MemoryMappedNeverExceedsThePeakInUse) {
+  CachingCpuAllocator a(c10::GetDefaultCPUAllocator(), 64 * kMiB);
+  for (size_t mib : {4, 8, 16, 32}) {
+    a.allocate(mib * kMiB);  // released at once: never two in use
+    const auto s = a.stats();
+    EXPECT_EQ(s.live_bytes, 0u);
+    EXPECT_EQ(s.cached_bytes, mib * kMiB) << "only the last block is kept";
+  }
 }
 
 TEST(CachingCpuAllocator, SmallRequestsGoToTheSmallAllocator) {
@@ -108,6 +143,7 @@ TEST(CpuRuntime, InstalledAllocatorGivesTheSameResults) {
   auto expected = torch::gelu(conv(x)).sum(1);
   const auto& runtime = w2v::model::tune_cpu_runtime();
   EXPECT_EQ(runtime.cache_limit, 64 * kMiB);
+  w2v::model::trim_cpu_cache();  // nothing kept yet: a no-op
   const auto* installed = dynamic_cast<const CachingCpuAllocator*>(c10::GetCPUAllocator());
   ASSERT_NE(installed, nullptr);
   for (int round = 0; round < 3; ++round) {  // later rounds run on reused blocks
@@ -116,6 +152,8 @@ TEST(CpuRuntime, InstalledAllocatorGivesTheSameResults) {
   }
   EXPECT_GT(installed->stats().hits, 0u);
   EXPECT_LE(installed->stats().cached_bytes, 64 * kMiB);
+  w2v::model::trim_cpu_cache();
+  EXPECT_EQ(installed->stats().cached_bytes, 0u);
 }
 
 TEST(CpuRuntime, ZeroCacheKeepsLibTorchsAllocator) {
