@@ -32,6 +32,10 @@ void* map_block(size_t bytes) {
   return p;
 }
 
+void unmap(const std::vector<CachingCpuAllocator::Block>& blocks) {
+  for (const auto& b : blocks) munmap(b.ptr, b.bytes);
+}
+
 }  // namespace
 
 CachingCpuAllocator::CachingCpuAllocator(c10::Allocator* small, size_t cache_limit)
@@ -75,14 +79,9 @@ c10::DataPtr CachingCpuAllocator::allocate(size_t bytes) const {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       const size_t ceiling = std::max(peak_live_, stats_.live_bytes + rounded);
-      size_t evict = 0;
-      while (evict < cached_.size() && stats_.live_bytes + stats_.cached_bytes + rounded > ceiling) {
-        stats_.cached_bytes -= cached_[evict].bytes;
-        evicted.push_back(cached_[evict++]);
-      }
-      cached_.erase(cached_.begin(), cached_.begin() + static_cast<std::ptrdiff_t>(evict));
+      evicted = take_oldest_beyond(ceiling - stats_.live_bytes - rounded);
     }
-    for (const Block& b : evicted) munmap(b.ptr, b.bytes);
+    unmap(evicted);
     ptr = map_block(rounded);
     if (!ptr) {
       release_cache();
@@ -111,15 +110,18 @@ void CachingCpuAllocator::release(void* ptr) const {
     stats_.live_bytes -= block.bytes;
     cached_.push_back(block);
     stats_.cached_bytes += block.bytes;
-    size_t evict = 0;
-    // Never more than the largest live set seen: the next forward reuses at most that much.
-    while (stats_.cached_bytes > std::min(cache_limit_, peak_live_)) {
-      stats_.cached_bytes -= cached_[evict].bytes;
-      evicted.push_back(cached_[evict++]);
-    }
-    cached_.erase(cached_.begin(), cached_.begin() + static_cast<std::ptrdiff_t>(evict));
+    evicted = take_oldest_beyond(std::min(cache_limit_, peak_live_));
   }
-  for (const Block& b : evicted) munmap(b.ptr, b.bytes);
+  unmap(evicted);
+}
+
+std::vector<CachingCpuAllocator::Block> CachingCpuAllocator::take_oldest_beyond(size_t keep) const {
+  size_t n = 0, bytes = stats_.cached_bytes;
+  while (n < cached_.size() && bytes > keep) bytes -= cached_[n++].bytes;
+  std::vector<Block> taken(cached_.begin(), cached_.begin() + static_cast<std::ptrdiff_t>(n));
+  cached_.erase(cached_.begin(), cached_.begin() + static_cast<std::ptrdiff_t>(n));
+  stats_.cached_bytes = bytes;
+  return taken;
 }
 
 void CachingCpuAllocator::release_any(void* ptr) {
@@ -150,10 +152,9 @@ void CachingCpuAllocator::release_cache() const {
   std::vector<Block> evicted;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    evicted.swap(cached_);
-    stats_.cached_bytes = 0;
+    evicted = take_oldest_beyond(0);
   }
-  for (const Block& b : evicted) munmap(b.ptr, b.bytes);
+  unmap(evicted);
 }
 
 // ---- tune_cpu_runtime ----

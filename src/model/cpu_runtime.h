@@ -43,12 +43,16 @@ class CachingCpuAllocator final : public c10::Allocator {
   // Unmaps every cached block (live ones stay).
   void release_cache() const;
 
- private:
   struct Block {
     void* ptr;
     size_t bytes;
   };
+
+ private:
   void release(void* ptr) const;
+  // Removes the least recently released blocks until at most `keep` bytes stay kept; the caller
+  // holds mutex_ and unmaps what it gets after unlocking.
+  std::vector<Block> take_oldest_beyond(size_t keep) const;
   static void release_any(void* ptr);  // the deleter: finds the allocator that owns ptr
 
   c10::Allocator* small_;

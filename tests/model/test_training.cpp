@@ -226,5 +226,6 @@ TEST(ModelTraining, MasksReplaceFramesAndZeroChannelsOnlyWhenApplyMaskInTraining
   EXPECT_TRUE(a.equal(c));
   EXPECT_GT(max_abs_diff(a, b), 1e-3);
   masking->eval();
-  EXPECT_TRUE(masking->forward(source, {}, mask, channels).logits.equal(c));
+  // Eval runs attention through other kernels than training (model/sgemm.h): equal up to rounding.
+  EXPECT_LT(max_abs_diff(masking->forward(source, {}, mask, channels).logits, c), 1e-5);
 }
