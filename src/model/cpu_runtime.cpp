@@ -100,11 +100,12 @@ c10::DataPtr CachingCpuAllocator::allocate(size_t bytes) const {
 
 c10::DeleterFnPtr CachingCpuAllocator::raw_deleter() const { return &release_any; }
 
-void CachingCpuAllocator::release(void* ptr) const {
+bool CachingCpuAllocator::release(void* ptr) const {
   std::vector<Block> evicted;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = std::find_if(live_.begin(), live_.end(), [&](const Block& b) { return b.ptr == ptr; });
+    if (it == live_.end()) return false;
     const Block block = *it;
     live_.erase(it);
     stats_.live_bytes -= block.bytes;
@@ -113,6 +114,7 @@ void CachingCpuAllocator::release(void* ptr) const {
     evicted = take_oldest_beyond(std::min(cache_limit_, peak_live_));
   }
   unmap(evicted);
+  return true;
 }
 
 std::vector<CachingCpuAllocator::Block> CachingCpuAllocator::take_oldest_beyond(size_t keep) const {
@@ -125,22 +127,12 @@ std::vector<CachingCpuAllocator::Block> CachingCpuAllocator::take_oldest_beyond(
 }
 
 void CachingCpuAllocator::release_any(void* ptr) {
-  const CachingCpuAllocator* owner = nullptr;
-  c10::DeleterFnPtr small_deleter = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(owners_mutex);
-    for (const auto* a : owners()) {
-      std::lock_guard<std::mutex> own(a->mutex_);
-      if (std::any_of(a->live_.begin(), a->live_.end(), [&](const Block& b) { return b.ptr == ptr; })) {
-        owner = a;
-        break;
-      }
-      if (!small_deleter) small_deleter = a->small_->raw_deleter();
-    }
-  }
-  if (owner) return owner->release(ptr);
+  std::lock_guard<std::mutex> lock(owners_mutex);
+  for (const auto* a : owners())
+    if (a->release(ptr)) return;
   // raw_deallocate of a small block (raw_allocate hands those to the small allocator).
-  if (small_deleter) small_deleter(ptr);
+  if (owners().empty()) return;
+  if (auto small_deleter = owners().front()->small_->raw_deleter()) small_deleter(ptr);
 }
 
 CachingCpuAllocator::Stats CachingCpuAllocator::stats() const {

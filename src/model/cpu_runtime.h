@@ -2,7 +2,7 @@
 // bench_model, every Recognizer) before the first forward. Without them a large tensor is a
 // fresh mmap that the kernel zero-fills page by page on first touch: a BASE forward on 10 s
 // spent half its time in page faults (docs/inference.md). CachingCpuAllocator keeps freed
-// large blocks for the next tensor of the same size.
+// large blocks for later tensors that fit in them.
 #pragma once
 
 #include <c10/core/Allocator.h>
@@ -49,7 +49,8 @@ class CachingCpuAllocator final : public c10::Allocator {
   };
 
  private:
-  void release(void* ptr) const;
+  // Keeps or unmaps ptr's block; false when ptr is not one of this allocator's blocks in use.
+  bool release(void* ptr) const;
   // Removes the least recently released blocks until at most `keep` bytes stay kept; the caller
   // holds mutex_ and unmaps what it gets after unlocking.
   std::vector<Block> take_oldest_beyond(size_t keep) const;

@@ -1,6 +1,6 @@
 // Inference precision (w2v --precision): weights prepared once at load for fp32, bf16 or int8
 // kernels, used by the forward code only when autograd is off, so training is untouched.
-//   fp32: oneDNN (mkldnn) packed weights where measured faster than LibTorch's default.
+//   fp32: Linear layers and attention products through oneDNN's sgemm (sgemm.h).
 //   bf16: Linear and conv weights and their inputs in bf16 (fp32 accumulation inside oneDNN);
 //         residual stream, LayerNorm, GroupNorm, softmax and the CTC logits stay fp32.
 //   int8: Linear layers dynamically quantized (weights int8 per output channel, activations
