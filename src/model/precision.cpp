@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "model/sgemm.h"
 #include "util/error.h"
@@ -71,24 +72,27 @@ bool use_prepared(const torch::nn::Module& m) { return !m.is_training() && !torc
 
 struct FastLinear::Impl {
   Precision precision;
+  Activation activation;
   bool fast;
-  torch::Tensor weight, bias;  // fp32; bf16 (fast); bf16-rounded or dequantized fp32 (fallback)
+  std::optional<LinearF32> fp32;
+  torch::Tensor weight, bias;  // bf16 (fast); bf16-rounded or dequantized fp32 (fallback)
   c10::IValue packed;          // int8 fast: quantized::linear_prepack's packed weights
   int64_t bytes = 0;           // what the prepared weights occupy
 };
 
-FastLinear::FastLinear(const torch::Tensor& weight, const torch::Tensor& bias, Precision p) {
+FastLinear::FastLinear(const torch::Tensor& weight, const torch::Tensor& bias, Precision p, Activation activation) {
   torch::NoGradGuard no_grad;
   auto impl = std::make_shared<Impl>();
   impl->precision = p;
+  impl->activation = activation;
   const auto kernels = cpu_kernels();
   auto w = weight.detach().to(torch::kFloat).contiguous();
   auto b = bias.defined() ? bias.detach().to(torch::kFloat).contiguous() : torch::Tensor();
   switch (p) {
     case Precision::kFp32:
       impl->fast = true;
-      impl->weight = w;
-      impl->bias = b;
+      impl->fp32.emplace(w, b, activation == Activation::kGelu);
+      impl->bytes = impl->fp32->bytes();
       break;
     case Precision::kBf16:
       impl->fast = kernels.bf16;
@@ -112,27 +116,26 @@ FastLinear::FastLinear(const torch::Tensor& weight, const torch::Tensor& bias, P
       break;
     }
   }
-  if (p != Precision::kInt8) impl->bytes = tensor_bytes(impl->weight) + tensor_bytes(impl->bias);
+  if (p == Precision::kBf16) impl->bytes = tensor_bytes(impl->weight) + tensor_bytes(impl->bias);
   impl_ = std::move(impl);
 }
 
 torch::Tensor FastLinear::operator()(const torch::Tensor& x) const {
   const auto& m = *impl_;
+  const bool gelu = m.activation == Activation::kGelu;
+  auto activate = [gelu](torch::Tensor y) { return gelu ? at::gelu(y) : y; };
   switch (m.precision) {
     case Precision::kFp32: {
-      const int64_t in = m.weight.size(1), out = m.weight.size(0);
-      auto x2 = x.to(torch::kFloat).reshape({-1, in}).contiguous();
+      auto x2 = x.to(torch::kFloat).reshape({-1, m.fp32->in_features()}).contiguous();
       auto sizes = x.sizes().vec();
-      sizes.back() = out;
-      auto y = torch::empty({x2.size(0), out}, x2.options());
-      sgemm(false, true, x2.size(0), out, in, x2.data_ptr<float>(), in, m.weight.data_ptr<float>(), in,
-            y.data_ptr<float>(), out);
-      if (m.bias.defined()) y.add_(m.bias);
+      sizes.back() = m.fp32->out_features();
+      auto y = torch::empty({x2.size(0), sizes.back()}, x2.options());
+      (*m.fp32)(x2.size(0), x2.data_ptr<float>(), y.data_ptr<float>());
       return y.view(sizes);
     }
     case Precision::kBf16:
-      if (m.fast) return at::linear(x.to(torch::kBFloat16), m.weight, m.bias);
-      return at::linear(round_bf16(x), m.weight, m.bias).to(torch::kBFloat16);
+      if (m.fast) return activate(at::linear(x.to(torch::kBFloat16), m.weight, m.bias));
+      return activate(at::linear(round_bf16(x), m.weight, m.bias).to(torch::kBFloat16));
     case Precision::kInt8: {
       auto sizes = x.sizes().vec();
       auto x2 = x.to(torch::kFloat).reshape({-1, x.size(-1)}).contiguous();
@@ -147,7 +150,7 @@ torch::Tensor FastLinear::operator()(const torch::Tensor& x) const {
         y = at::linear(at::fake_quantize_per_tensor_affine(x2, scale, zero, 0, 255), m.weight, m.bias);
       }
       sizes.back() = y.size(-1);
-      return y.view(sizes);
+      return activate(y.view(sizes));
     }
   }
   return {};

@@ -1,6 +1,7 @@
 // Inference precision (w2v --precision): weights prepared once at load for fp32, bf16 or int8
 // kernels, used by the forward code only when autograd is off, so training is untouched.
-//   fp32: Linear layers and attention products through oneDNN's sgemm (sgemm.h).
+//   fp32: Linear layers through oneDNN's matmul (bias and GELU fused), attention products
+//         through its sgemm (sgemm.h).
 //   bf16: Linear and conv weights and their inputs in bf16 (fp32 accumulation inside oneDNN);
 //         residual stream, LayerNorm, GroupNorm, softmax and the CTC logits stay fp32.
 //   int8: Linear layers dynamically quantized (weights int8 per output channel, activations
@@ -38,14 +39,19 @@ CpuKernels cpu_kernels();
 // Forces (true) or releases (false) the fallback; applies to weights prepared afterwards.
 void set_cpu_fallback(bool on);
 
-// A Linear layer (weight [out, in], bias [out] or undefined) prepared once for inference.
-// Empty (false) until constructed; copies share the prepared weights (read-only, thread-safe).
+// What a FastLinear applies to its output: fp32 fuses GELU into the product (sgemm.h).
+enum class Activation { kNone, kGelu };
+
+// A Linear layer (weight [out, in], bias [out] or undefined) prepared once for inference,
+// followed by `activation`. Empty (false) until constructed; copies share the prepared weights
+// (read-only, thread-safe).
 class FastLinear {
  public:
   FastLinear() = default;
-  FastLinear(const torch::Tensor& weight, const torch::Tensor& bias, Precision p);
+  FastLinear(const torch::Tensor& weight, const torch::Tensor& bias, Precision p,
+             Activation activation = Activation::kNone);
   explicit operator bool() const { return impl_ != nullptr; }
-  // x [..., in] fp32 or bf16 -> [..., out]: bf16 for Precision::kBf16, fp32 otherwise.
+  // x [..., in] fp32 or bf16 -> activation([..., out]): bf16 for Precision::kBf16, else fp32.
   torch::Tensor operator()(const torch::Tensor& x) const;
   int64_t bytes() const;  // memory of the prepared weights
 

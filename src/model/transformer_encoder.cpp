@@ -70,13 +70,14 @@ TransformerSentenceEncoderLayerImpl::TransformerSentenceEncoderLayerImpl(const W
 
 void TransformerSentenceEncoderLayerImpl::prepare(Precision p) {
   self_attn->prepare(p);
-  fc1_ = FastLinear(fc1->weight, fc1->bias, p);
+  fc1_ = FastLinear(fc1->weight, fc1->bias, p, Activation::kGelu);
   fc2_ = FastLinear(fc2->weight, fc2->bias, p);
 }
 
 torch::Tensor TransformerSentenceEncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& padding_mask) {
   auto ffn = [&](const torch::Tensor& h) {
-    return linear(fc2_, *fc2, dropout2_->forward(model::gelu(linear(fc1_, *fc1, h))));
+    if (fc1_ && use_prepared(*fc1) && use_prepared(*fc2)) return fc2_(fc1_(h));  // no dropout in eval
+    return fc2->forward(dropout2_->forward(model::gelu(fc1->forward(h))));
   };
   if (layer_norm_first_) {
     auto h = x + dropout1_->forward(self_attn->forward(self_attn_layer_norm->forward(x), padding_mask));

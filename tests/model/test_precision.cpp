@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "model/ctc.h"
+#include "model/feature_extractor.h"
 #include "model/precision.h"
 #include "model/sgemm.h"
 #include "oracle.h"
@@ -177,6 +178,52 @@ TEST(Sgemm, TransposesAndLeadingDimensionsMatchMm) {
       EXPECT_LT((c_store.narrow(1, 0, N) - expected).abs().max().item<double>(), 1e-4) << sgemm_backend() << ta << tb;
       EXPECT_TRUE(torch::equal(c_store.narrow(1, N, pad), torch::full({M, pad}, 7.0f)));  // padding untouched
     }
+  }
+}
+
+// LinearF32 (oneDNN matmul with its weights packed once, bias and GELU fused) equals
+// LibTorch's linear and gelu, at lengths the packing length (512) does not divide, including
+// a single frame, with and without bias; copies share the prepared weights.
+TEST(LinearF32, MatchesLinearWithFusedBiasAndGelu) {
+  torch::manual_seed(5);
+  const int64_t in = 96, out = 40;
+  auto weight = torch::randn({out, in}) * 0.2, bias = torch::randn({out});
+  for (bool with_bias : {true, false}) {
+    for (bool gelu : {false, true}) {
+      const LinearF32 prepared(weight, with_bias ? bias : torch::Tensor(), gelu);
+      const LinearF32 copy = prepared;
+      EXPECT_GE(prepared.bytes(), weight.numel() * 4);
+      for (int64_t M : {1, 7, 513, 1200}) {
+        auto x = torch::randn({M, in});
+        auto expected = at::linear(x, weight, with_bias ? bias : torch::Tensor());
+        if (gelu) expected = at::gelu(expected);
+        auto y = torch::full({M, out}, 7.0f);
+        copy(M, x.data_ptr<float>(), y.data_ptr<float>());
+        EXPECT_LT((y - expected).abs().max().item<double>(), 1e-4) << sgemm_backend() << with_bias << gelu << M;
+      }
+    }
+  }
+}
+
+// The inference LayerNorm over channels of [B, C, T] (no transposes, frames in tiles of 128)
+// equals the autograd path's transpose + layer_norm, for lengths the tile does not divide.
+TEST(TransposedLayerNorm, InferenceKernelEqualsTransposedLayerNorm) {
+  torch::manual_seed(6);
+  TransposedLayerNorm norm(37);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : norm->parameters()) p.copy_(torch::randn_like(p));
+  }
+  for (int64_t T : {1, 128, 300}) {
+    auto x = torch::randn({2, 37, T}) * 3 + 1;
+    auto expected = norm->forward(x);  // autograd on: transpose + layer_norm
+    torch::NoGradGuard no_grad;
+    auto y = norm->forward(x);
+    ASSERT_EQ(y.sizes(), expected.sizes());
+    EXPECT_LT((y - expected).abs().max().item<double>(), 1e-5) << T;
+    auto bf16 = norm->forward(x.to(torch::kBFloat16));
+    EXPECT_EQ(bf16.scalar_type(), torch::kBFloat16);
+    EXPECT_LT((bf16.to(torch::kFloat) - expected).abs().max().item<double>(), 0.1) << T;
   }
 }
 
