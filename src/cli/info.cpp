@@ -7,7 +7,7 @@
 #include "cli/model_commands.h"
 #include "model/cpu_runtime.h"
 #include "model/precision.h"
-#include "model/sgemm.h"
+#include "model/onednn.h"
 
 namespace {
 
@@ -54,7 +54,7 @@ int run_info(const std::string& path) {
   const auto& runtime = model::tune_cpu_runtime();
   fmt::print("precision: parameters fp32 in memory; inference weights {} (this CPU: bf16 {}, int8 {}; fp32 "
              "products {}, OpenBLAS {}, tensor cache {} MiB)\n",
-             sizes, cpu.bf16 ? "avx512_bf16" : "fallback", cpu.int8 ? "avx512_vnni" : "fallback", model::sgemm_backend(),
+             sizes, cpu.bf16 ? "avx512_bf16" : "fallback", cpu.int8 ? "avx512_vnni" : "fallback", model::kernel_backend(),
              runtime.blas_core.empty() ? "-" : runtime.blas_core, runtime.cache_limit >> 20);
   return 0;
 }

@@ -22,6 +22,7 @@ class TransposedLayerNormImpl : public torch::nn::Module {
  public:
   explicit TransposedLayerNormImpl(int64_t channels);
   torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward_channels_last(const torch::Tensor& x);  // the same norm on [B, T, C], in fp32
 
  private:
   torch::nn::LayerNorm norm_{nullptr};
@@ -32,9 +33,13 @@ TORCH_MODULE(TransposedLayerNorm);
 class ConvBlockImpl : public torch::nn::Module {
  public:
   ConvBlockImpl(int64_t in_channels, const ConvLayerSpec& spec, bool bias, const std::string& norm);
-  // Output dtype: the input's, or the prepared conv's compute dtype (bf16 / fp32).
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& x);  // [B, in, L] -> [B, out, T], the module's weights
+  // Inference (precision.h): the conv prepared with GELU fused when no norm sits between them.
   void prepare(Precision p);
+  bool prepared() const { return static_cast<bool>(fast_); }
+  // After prepare: channels-last frames [B, L, in] -> [B, T, out] in the prepared conv's compute
+  // dtype (bf16 / fp32); norms in fp32.
+  torch::Tensor forward_prepared(const torch::Tensor& x);
   int64_t prepared_bytes() const { return fast_.bytes(); }
 
  private:
@@ -49,7 +54,8 @@ class ConvFeatureExtractionModelImpl : public torch::nn::Module {
  public:
   // Uses extractor_mode, conv_feature_layers and conv_bias of `cfg`.
   explicit ConvFeatureExtractionModelImpl(const Wav2Vec2Config& cfg);
-  // source [B, L] float -> [B, C, T] with T = conv_output_length(L).
+  // source [B, L] float -> [B, C, T] with T = conv_output_length(L). Prepared and without
+  // autograd, the blocks run on channels-last frames and [B, C, T] is a view of [B, T, C].
   torch::Tensor forward(const torch::Tensor& source);
   // Inference weights (precision.h): bf16 convolutions for bf16 and int8.
   void prepare(Precision p);

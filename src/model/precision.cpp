@@ -10,7 +10,7 @@
 #include <limits>
 #include <optional>
 
-#include "model/sgemm.h"
+#include "model/onednn.h"
 #include "util/error.h"
 
 namespace w2v::model {
@@ -74,10 +74,10 @@ struct FastLinear::Impl {
   Precision precision;
   Activation activation;
   bool fast;
-  std::optional<LinearF32> fp32;
-  torch::Tensor weight, bias;  // bf16 (fast); bf16-rounded or dequantized fp32 (fallback)
-  c10::IValue packed;          // int8 fast: quantized::linear_prepack's packed weights
-  int64_t bytes = 0;           // what the prepared weights occupy
+  std::optional<PackedLinear> packed_linear;  // fp32, and bf16 on AVX512-BF16
+  torch::Tensor weight, bias;                  // bf16-rounded or dequantized fp32 (fallback)
+  c10::IValue packed;                          // int8 fast: quantized::linear_prepack's packed weights
+  int64_t bytes = 0;                           // what the prepared weights occupy
 };
 
 FastLinear::FastLinear(const torch::Tensor& weight, const torch::Tensor& bias, Precision p, Activation activation) {
@@ -85,19 +85,26 @@ FastLinear::FastLinear(const torch::Tensor& weight, const torch::Tensor& bias, P
   auto impl = std::make_shared<Impl>();
   impl->precision = p;
   impl->activation = activation;
+  const bool gelu = activation == Activation::kGelu;
   const auto kernels = cpu_kernels();
   auto w = weight.detach().to(torch::kFloat).contiguous();
   auto b = bias.defined() ? bias.detach().to(torch::kFloat).contiguous() : torch::Tensor();
   switch (p) {
     case Precision::kFp32:
       impl->fast = true;
-      impl->fp32.emplace(w, b, activation == Activation::kGelu);
-      impl->bytes = impl->fp32->bytes();
+      impl->packed_linear.emplace(w, b, gelu, torch::kFloat);
+      impl->bytes = impl->packed_linear->bytes();
       break;
     case Precision::kBf16:
       impl->fast = kernels.bf16;
-      impl->weight = impl->fast ? w.to(torch::kBFloat16) : round_bf16(w);
-      if (b.defined()) impl->bias = impl->fast ? b.to(torch::kBFloat16) : round_bf16(b);
+      if (impl->fast) {
+        impl->packed_linear.emplace(w, b, gelu, torch::kBFloat16);
+        impl->bytes = impl->packed_linear->bytes();
+      } else {
+        impl->weight = round_bf16(w);
+        if (b.defined()) impl->bias = round_bf16(b);
+        impl->bytes = tensor_bytes(impl->weight) + tensor_bytes(impl->bias);
+      }
       break;
     case Precision::kInt8: {
       impl->fast = kernels.int8;
@@ -116,44 +123,29 @@ FastLinear::FastLinear(const torch::Tensor& weight, const torch::Tensor& bias, P
       break;
     }
   }
-  if (p == Precision::kBf16) impl->bytes = tensor_bytes(impl->weight) + tensor_bytes(impl->bias);
   impl_ = std::move(impl);
 }
 
 torch::Tensor FastLinear::operator()(const torch::Tensor& x) const {
   const auto& m = *impl_;
-  const bool gelu = m.activation == Activation::kGelu;
-  auto activate = [gelu](torch::Tensor y) { return gelu ? at::gelu(y) : y; };
-  switch (m.precision) {
-    case Precision::kFp32: {
-      auto x2 = x.to(torch::kFloat).reshape({-1, m.fp32->in_features()}).contiguous();
-      auto sizes = x.sizes().vec();
-      sizes.back() = m.fp32->out_features();
-      auto y = torch::empty({x2.size(0), sizes.back()}, x2.options());
-      (*m.fp32)(x2.size(0), x2.data_ptr<float>(), y.data_ptr<float>());
-      return y.view(sizes);
-    }
-    case Precision::kBf16:
-      if (m.fast) return activate(at::linear(x.to(torch::kBFloat16), m.weight, m.bias));
-      return activate(at::linear(round_bf16(x), m.weight, m.bias).to(torch::kBFloat16));
-    case Precision::kInt8: {
-      auto sizes = x.sizes().vec();
-      auto x2 = x.to(torch::kFloat).reshape({-1, x.size(-1)}).contiguous();
-      torch::Tensor y;
-      if (m.fast) {
-        y = call_op("quantized::linear_dynamic", {x2, m.packed, false}).toTensor();
-      } else {
-        // What the int8 kernel computes: x quantized per tensor to uint8 over [min(x, 0), max(x, 0)].
-        const double lo = std::min(0.0, x2.min().item<double>()), hi = std::max(0.0, x2.max().item<double>());
-        const double scale = hi > lo ? (hi - lo) / 255.0 : 1.0;
-        const int64_t zero = std::llround(-lo / scale);
-        y = at::linear(at::fake_quantize_per_tensor_affine(x2, scale, zero, 0, 255), m.weight, m.bias);
-      }
-      sizes.back() = y.size(-1);
-      return activate(y.view(sizes));
-    }
+  if (m.packed_linear) return (*m.packed_linear)(x);
+  auto activate = [&m](torch::Tensor y) { return m.activation == Activation::kGelu ? at::gelu(y) : y; };
+  if (m.precision == Precision::kBf16)  // fallback
+    return activate(at::linear(round_bf16(x), m.weight, m.bias).to(torch::kBFloat16));
+  auto sizes = x.sizes().vec();
+  auto x2 = x.to(torch::kFloat).reshape({-1, x.size(-1)}).contiguous();
+  torch::Tensor y;
+  if (m.fast) {
+    y = call_op("quantized::linear_dynamic", {x2, m.packed, false}).toTensor();
+  } else {
+    // What the int8 kernel computes: x quantized per tensor to uint8 over [min(x, 0), max(x, 0)].
+    const double lo = std::min(0.0, x2.min().item<double>()), hi = std::max(0.0, x2.max().item<double>());
+    const double scale = hi > lo ? (hi - lo) / 255.0 : 1.0;
+    const int64_t zero = std::llround(-lo / scale);
+    y = at::linear(at::fake_quantize_per_tensor_affine(x2, scale, zero, 0, 255), m.weight, m.bias);
   }
-  return {};
+  sizes.back() = y.size(-1);
+  return activate(y.view(sizes));
 }
 
 int64_t FastLinear::bytes() const { return impl_ ? impl_->bytes : 0; }
@@ -166,39 +158,47 @@ torch::Tensor linear(const FastLinear& fast, torch::nn::LinearImpl& module, cons
 // ---- FastConv1d ----
 
 struct FastConv1d::Impl {
-  bool bf16, fast;
-  torch::Tensor weight, bias;
-  int64_t stride, padding, groups;
+  std::optional<PackedConv1d> packed;  // fp32, and bf16 on AVX512-BF16
+  torch::Tensor weight, bias;          // bf16-rounded fp32 (fallback)
+  int64_t stride, pad_left, pad_right, groups;
+  bool gelu;
 };
 
-FastConv1d::FastConv1d(const torch::Tensor& weight, const torch::Tensor& bias, int64_t stride, int64_t padding,
-                       int64_t groups, Precision p) {
+FastConv1d::FastConv1d(const torch::Tensor& weight, const torch::Tensor& bias, int64_t stride, int64_t pad_left,
+                       int64_t pad_right, int64_t groups, Precision p, Activation activation) {
   torch::NoGradGuard no_grad;
   auto impl = std::make_shared<Impl>();
-  impl->bf16 = p != Precision::kFp32;
-  impl->fast = !impl->bf16 || cpu_kernels().bf16;
   impl->stride = stride;
-  impl->padding = padding;
+  impl->pad_left = pad_left;
+  impl->pad_right = pad_right;
   impl->groups = groups;
+  impl->gelu = activation == Activation::kGelu;
   auto w = weight.detach().to(torch::kFloat).contiguous();
   auto b = bias.defined() ? bias.detach().to(torch::kFloat).contiguous() : torch::Tensor();
-  if (impl->bf16) {
-    w = impl->fast ? w.to(torch::kBFloat16) : round_bf16(w);
-    if (b.defined()) b = impl->fast ? b.to(torch::kBFloat16) : round_bf16(b);
+  if (p == Precision::kFp32 || cpu_kernels().bf16) {
+    impl->packed.emplace(w, b, stride, pad_left, pad_right, groups, impl->gelu,
+                         p == Precision::kFp32 ? torch::kFloat : torch::kBFloat16);
+  } else {
+    impl->weight = round_bf16(w);
+    if (b.defined()) impl->bias = round_bf16(b);
   }
-  impl->weight = w;
-  impl->bias = b;
   impl_ = std::move(impl);
 }
 
 torch::Tensor FastConv1d::operator()(const torch::Tensor& x) const {
   const auto& m = *impl_;
-  if (!m.bf16) return at::conv1d(x.to(torch::kFloat), m.weight, m.bias, m.stride, m.padding, 1, m.groups);
-  if (m.fast) return at::conv1d(x.to(torch::kBFloat16), m.weight, m.bias, m.stride, m.padding, 1, m.groups);
-  return at::conv1d(round_bf16(x), m.weight, m.bias, m.stride, m.padding, 1, m.groups).to(torch::kBFloat16);
+  if (m.packed) return (*m.packed)(x);
+  auto padded = at::constant_pad_nd(round_bf16(x).transpose(1, 2), {m.pad_left, m.pad_right});
+  auto y = at::conv1d(padded, m.weight, m.bias, at::IntArrayRef{m.stride}, at::IntArrayRef{0}, at::IntArrayRef{1}, m.groups).to(torch::kBFloat16);
+  if (m.gelu) y = at::gelu(y);
+  return y.transpose(1, 2).contiguous();
 }
 
-int64_t FastConv1d::bytes() const { return impl_ ? tensor_bytes(impl_->weight) + tensor_bytes(impl_->bias) : 0; }
+int64_t FastConv1d::bytes() const {
+  if (!impl_) return 0;
+  if (impl_->packed) return impl_->packed->bytes();
+  return tensor_bytes(impl_->weight) + tensor_bytes(impl_->bias);
+}
 
 // ---- attention ----
 

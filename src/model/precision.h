@@ -1,8 +1,9 @@
 // Inference precision (w2v --precision): weights prepared once at load for fp32, bf16 or int8
 // kernels, used by the forward code only when autograd is off, so training is untouched.
-//   fp32: Linear layers through oneDNN's matmul (bias and GELU fused), attention products
-//         through its sgemm (sgemm.h).
-//   bf16: Linear and conv weights and their inputs in bf16 (fp32 accumulation inside oneDNN);
+//   fp32: Linear layers and convolutions through oneDNN's primitives with packed weights and
+//         fused bias/GELU, convolutions on channels-last frames; attention products through
+//         its sgemm (onednn.h).
+//   bf16: the same kernels with bf16 weights and inputs (fp32 accumulation inside oneDNN);
 //         residual stream, LayerNorm, GroupNorm, softmax and the CTC logits stay fp32.
 //   int8: Linear layers dynamically quantized (weights int8 per output channel, activations
 //         uint8 per tensor at run time, quantized engine onednn); convolutions as bf16.
@@ -39,7 +40,7 @@ CpuKernels cpu_kernels();
 // Forces (true) or releases (false) the fallback; applies to weights prepared afterwards.
 void set_cpu_fallback(bool on);
 
-// What a FastLinear applies to its output: fp32 fuses GELU into the product (sgemm.h).
+// What a prepared layer applies to its output (fused into the product where the kernel can).
 enum class Activation { kNone, kGelu };
 
 // A Linear layer (weight [out, in], bias [out] or undefined) prepared once for inference,
@@ -61,14 +62,15 @@ class FastLinear {
   std::shared_ptr<const Impl> impl_;
 };
 
-// A Conv1d (weight [out, in / groups, k]) prepared once; int8 runs it as bf16.
+// A Conv1d (weight [out, in / groups, k]) prepared once for inference on channels-last
+// frames, followed by `activation`; int8 runs it as bf16. Empty (false) until constructed.
 class FastConv1d {
  public:
   FastConv1d() = default;
-  FastConv1d(const torch::Tensor& weight, const torch::Tensor& bias, int64_t stride, int64_t padding, int64_t groups,
-             Precision p);
+  FastConv1d(const torch::Tensor& weight, const torch::Tensor& bias, int64_t stride, int64_t pad_left,
+             int64_t pad_right, int64_t groups, Precision p, Activation activation);
   explicit operator bool() const { return impl_ != nullptr; }
-  // x [B, in, L] -> [B, out, L'] in the prepared compute dtype (bf16 or fp32).
+  // x [B, L, in] -> [B, L', out] in the prepared compute dtype (bf16 or fp32).
   torch::Tensor operator()(const torch::Tensor& x) const;
   int64_t bytes() const;
 

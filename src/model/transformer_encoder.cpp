@@ -16,22 +16,26 @@ WeightNormConv1dImpl::WeightNormConv1dImpl(int64_t channels, int64_t kernel, int
   bias = register_parameter("bias", torch::zeros({channels}));
 }
 
-void WeightNormConv1dImpl::prepare(Precision p) {
-  torch::NoGradGuard no_grad;
-  fast_ = FastConv1d(torch::_weight_norm(weight_v, weight_g, 2), bias, 1, kernel_ / 2, groups_, p);
-}
+torch::Tensor WeightNormConv1dImpl::weight() const { return torch::_weight_norm(weight_v, weight_g, 2); }
 
 torch::Tensor WeightNormConv1dImpl::forward(const torch::Tensor& x) {
-  if (fast_ && use_prepared(*this)) return fast_(x);
-  auto weight = torch::_weight_norm(weight_v, weight_g, 2);
-  return torch::conv1d(x, weight, bias, /*stride=*/1, /*padding=*/kernel_ / 2, /*dilation=*/1, groups_);
+  return torch::conv1d(x, weight(), bias, /*stride=*/1, /*padding=*/kernel_ / 2, /*dilation=*/1, groups_);
 }
 
-PositionalConvImpl::PositionalConvImpl(int64_t channels, int64_t kernel, int64_t groups) : kernel_(kernel) {
+PositionalConvImpl::PositionalConvImpl(int64_t channels, int64_t kernel, int64_t groups)
+    : kernel_(kernel), groups_(groups) {
   conv_ = register_module("0", WeightNormConv1d(channels, kernel, groups));
 }
 
+void PositionalConvImpl::prepare(Precision p) {
+  torch::NoGradGuard no_grad;
+  // SamePad drops the last frame of an even kernel's output: pad one frame less on the right.
+  fast_ = FastConv1d(conv_->weight(), conv_->bias, 1, kernel_ / 2, kernel_ / 2 - (kernel_ % 2 == 0 ? 1 : 0), groups_, p,
+                     Activation::kGelu);
+}
+
 torch::Tensor PositionalConvImpl::forward(const torch::Tensor& x) {
+  if (fast_ && use_prepared(*this)) return fast_(x);
   auto y = conv_->forward(x.transpose(1, 2));
   if (kernel_ % 2 == 0) y = y.narrow(2, 0, y.size(2) - 1);  // SamePad
   return model::gelu(y).transpose(1, 2);

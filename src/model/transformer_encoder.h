@@ -27,15 +27,12 @@ class WeightNormConv1dImpl : public torch::nn::Module {
  public:
   WeightNormConv1dImpl(int64_t channels, int64_t kernel, int64_t groups);
   torch::Tensor forward(const torch::Tensor& x);  // [B, D, T] -> [B, D, T + 1 - kernel % 2]
-  // Inference: the normalised weight computed once (precision.h).
-  void prepare(Precision p);
-  int64_t prepared_bytes() const { return fast_.bytes(); }
+  torch::Tensor weight() const;                   // g * v / ||v||
 
   torch::Tensor weight_g, weight_v, bias;
 
  private:
   int64_t kernel_, groups_;
-  FastConv1d fast_;
 };
 TORCH_MODULE(WeightNormConv1d);
 
@@ -44,12 +41,15 @@ class PositionalConvImpl : public torch::nn::Module {
  public:
   PositionalConvImpl(int64_t channels, int64_t kernel, int64_t groups);
   torch::Tensor forward(const torch::Tensor& x);  // [B, T, D] -> GELU(conv(x)) [B, T, D]
-  void prepare(Precision p) { conv_->prepare(p); }
-  int64_t prepared_bytes() const { return conv_->prepared_bytes(); }
+  // Inference: the normalised weight computed once, SamePad folded into the padding, the
+  // frames kept channels last (precision.h).
+  void prepare(Precision p);
+  int64_t prepared_bytes() const { return fast_.bytes(); }
 
  private:
-  int64_t kernel_;
+  int64_t kernel_, groups_;
   WeightNormConv1d conv_{nullptr};
+  FastConv1d fast_;
 };
 TORCH_MODULE(PositionalConv);
 

@@ -9,9 +9,8 @@
 #include <cstdio>
 
 #include "model/ctc.h"
-#include "model/feature_extractor.h"
 #include "model/precision.h"
-#include "model/sgemm.h"
+#include "model/onednn.h"
 #include "oracle.h"
 #include "util/error.h"
 
@@ -175,55 +174,62 @@ TEST(Sgemm, TransposesAndLeadingDimensionsMatchMm) {
       auto c_store = torch::full({M, N + pad}, 7.0f);
       sgemm(ta, tb, M, N, K, a.data_ptr<float>(), a_store.size(1), b.data_ptr<float>(), b_store.size(1),
             c_store.data_ptr<float>(), c_store.size(1));
-      EXPECT_LT((c_store.narrow(1, 0, N) - expected).abs().max().item<double>(), 1e-4) << sgemm_backend() << ta << tb;
+      EXPECT_LT((c_store.narrow(1, 0, N) - expected).abs().max().item<double>(), 1e-4) << kernel_backend() << ta << tb;
       EXPECT_TRUE(torch::equal(c_store.narrow(1, N, pad), torch::full({M, pad}, 7.0f)));  // padding untouched
     }
   }
 }
 
-// LinearF32 (oneDNN matmul with its weights packed once, bias and GELU fused) equals
-// LibTorch's linear and gelu, at lengths the packing length (512) does not divide, including
-// a single frame, with and without bias; copies share the prepared weights.
-TEST(LinearF32, MatchesLinearWithFusedBiasAndGelu) {
+// PackedLinear (oneDNN matmul with its weight packed once, bias and GELU fused) equals
+// LibTorch's linear and gelu in fp32, at lengths the packing length (512) does not divide,
+// including a single frame and [B, T, in] input, with and without bias; copies share the
+// packed weight.
+TEST(PackedLinear, Fp32MatchesLinearWithFusedBiasAndGelu) {
   torch::manual_seed(5);
   const int64_t in = 96, out = 40;
   auto weight = torch::randn({out, in}) * 0.2, bias = torch::randn({out});
   for (bool with_bias : {true, false}) {
     for (bool gelu : {false, true}) {
-      const LinearF32 prepared(weight, with_bias ? bias : torch::Tensor(), gelu);
-      const LinearF32 copy = prepared;
+      const PackedLinear prepared(weight, with_bias ? bias : torch::Tensor(), gelu, torch::kFloat);
+      const PackedLinear copy = prepared;
       EXPECT_GE(prepared.bytes(), weight.numel() * 4);
       for (int64_t M : {1, 7, 513, 1200}) {
-        auto x = torch::randn({M, in});
+        auto x = torch::randn({2, M, in});
         auto expected = at::linear(x, weight, with_bias ? bias : torch::Tensor());
         if (gelu) expected = at::gelu(expected);
-        auto y = torch::full({M, out}, 7.0f);
-        copy(M, x.data_ptr<float>(), y.data_ptr<float>());
-        EXPECT_LT((y - expected).abs().max().item<double>(), 1e-4) << sgemm_backend() << with_bias << gelu << M;
+        auto y = copy(x);
+        ASSERT_EQ(y.sizes(), expected.sizes());
+        EXPECT_LT((y - expected).abs().max().item<double>(), 1e-4) << kernel_backend() << with_bias << gelu << M;
       }
     }
   }
 }
 
-// The inference LayerNorm over channels of [B, C, T] (no transposes, frames in tiles of 128)
-// equals the autograd path's transpose + layer_norm, for lengths the tile does not divide.
-TEST(TransposedLayerNorm, InferenceKernelEqualsTransposedLayerNorm) {
-  torch::manual_seed(6);
-  TransposedLayerNorm norm(37);
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& p : norm->parameters()) p.copy_(torch::randn_like(p));
-  }
-  for (int64_t T : {1, 128, 300}) {
-    auto x = torch::randn({2, 37, T}) * 3 + 1;
-    auto expected = norm->forward(x);  // autograd on: transpose + layer_norm
-    torch::NoGradGuard no_grad;
-    auto y = norm->forward(x);
-    ASSERT_EQ(y.sizes(), expected.sizes());
-    EXPECT_LT((y - expected).abs().max().item<double>(), 1e-5) << T;
-    auto bf16 = norm->forward(x.to(torch::kBFloat16));
-    EXPECT_EQ(bf16.scalar_type(), torch::kBFloat16);
-    EXPECT_LT((bf16.to(torch::kFloat) - expected).abs().max().item<double>(), 0.1) << T;
+// PackedConv1d on channels-last frames equals LibTorch's conv1d on [B, C, L] (then gelu) in
+// fp32: strided, grouped, with asymmetric padding (SamePad folded in), with and without bias.
+TEST(PackedConv1d, Fp32MatchesConv1dOnChannelsLastFrames) {
+  torch::manual_seed(7);
+  struct Case {
+    int64_t in, out, kernel, stride, pad_left, pad_right, groups;
+  };
+  for (const auto& c : {Case{1, 16, 10, 5, 0, 0, 1}, Case{16, 24, 3, 2, 0, 0, 1}, Case{32, 32, 8, 1, 4, 3, 4}}) {
+    auto weight = torch::randn({c.out, c.in / c.groups, c.kernel}) * 0.3, bias = torch::randn({c.out});
+    for (bool with_bias : {true, false}) {
+      for (bool gelu : {false, true}) {
+        const PackedConv1d conv(weight, with_bias ? bias : torch::Tensor(), c.stride, c.pad_left, c.pad_right, c.groups,
+                                gelu, torch::kFloat);
+        for (int64_t L : {37, 400}) {
+          auto x = torch::randn({2, c.in, L});
+          auto expected = at::conv1d(at::constant_pad_nd(x, {c.pad_left, c.pad_right}), weight,
+                                     with_bias ? bias : torch::Tensor(), at::IntArrayRef{c.stride}, at::IntArrayRef{0}, at::IntArrayRef{1}, c.groups);
+          if (gelu) expected = at::gelu(expected);
+          auto y = conv(x.transpose(1, 2).contiguous());
+          ASSERT_EQ(y.transpose(1, 2).sizes(), expected.sizes()) << c.kernel << L;
+          EXPECT_LT((y.transpose(1, 2) - expected).abs().max().item<double>(), 1e-4)
+              << kernel_backend() << c.kernel << with_bias << gelu << L;
+        }
+      }
+    }
   }
 }
 
