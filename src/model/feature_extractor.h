@@ -43,6 +43,14 @@ class ConvBlockImpl : public torch::nn::Module {
   int64_t prepared_bytes() const { return fast_.bytes(); }
 
  private:
+  // GroupNorm with one group per channel (fairseq's, after the first conv) folded into the
+  // convolution: each output channel's mean and variance over time follow from the mean and
+  // covariance of the input windows (in * kernel values, up to kMaxFoldedPatch), so the
+  // normalized, activated frames are written in one pass; per utterance, as the statistics are.
+  static constexpr int64_t kMaxFoldedPatch = 256;
+  torch::Tensor forward_group_norm_folded(const torch::Tensor& x);
+
+  Precision precision_ = Precision::kFp32;
   torch::nn::Conv1d conv_{nullptr};
   torch::nn::GroupNorm group_norm_{nullptr};
   TransposedLayerNorm layer_norm_{nullptr};

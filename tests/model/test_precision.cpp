@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "model/ctc.h"
+#include "model/feature_extractor.h"
 #include "model/precision.h"
 #include "model/onednn.h"
 #include "oracle.h"
@@ -230,6 +231,28 @@ TEST(PackedConv1d, Fp32MatchesConv1dOnChannelsLastFrames) {
         }
       }
     }
+  }
+}
+
+// A prepared conv block with GroupNorm on channels-last frames equals the module's own
+// [B, C, L] forward: with the norm folded into the convolution (window of 10 samples) and on
+// the strided-statistics path (a 300-sample window, too wide to fold), batch of two.
+TEST(ConvBlock, PreparedGroupNormEqualsStockForward) {
+  torch::manual_seed(8);
+  for (int64_t kernel : {10, 300}) {
+    ConvBlock block(1, ConvLayerSpec{16, kernel, 5}, /*bias=*/true, "group");
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : block->parameters()) p.add_(torch::randn_like(p) * 0.5);
+    }
+    block->eval();
+    block->prepare(Precision::kFp32);
+    torch::NoGradGuard no_grad;
+    auto audio = torch::randn({2, 2000}) * 0.3 + 0.05;
+    auto expected = block->forward(audio.unsqueeze(1)).transpose(1, 2);
+    auto y = block->forward_prepared(audio.unsqueeze(2));
+    ASSERT_EQ(y.sizes(), expected.sizes()) << kernel;
+    EXPECT_LT((y - expected).abs().max().item<double>(), 1e-4) << kernel;
   }
 }
 
