@@ -207,13 +207,15 @@ TEST(PackedLinear, Fp32MatchesLinearWithFusedBiasAndGelu) {
 }
 
 // PackedConv1d on channels-last frames equals LibTorch's conv1d on [B, C, L] (then gelu) in
-// fp32: strided, grouped, with asymmetric padding (SamePad folded in), with and without bias.
+// fp32: strided, grouped, with asymmetric padding (SamePad folded in), with and without bias,
+// and run per kernel tap (ungrouped, unpadded, 64 input channels or more).
 TEST(PackedConv1d, Fp32MatchesConv1dOnChannelsLastFrames) {
   torch::manual_seed(7);
   struct Case {
     int64_t in, out, kernel, stride, pad_left, pad_right, groups;
   };
-  for (const auto& c : {Case{1, 16, 10, 5, 0, 0, 1}, Case{16, 24, 3, 2, 0, 0, 1}, Case{32, 32, 8, 1, 4, 3, 4}}) {
+  for (const auto& c : {Case{1, 16, 10, 5, 0, 0, 1}, Case{16, 24, 3, 2, 0, 0, 1}, Case{32, 32, 8, 1, 4, 3, 4},
+                       Case{64, 48, 3, 2, 0, 0, 1}}) {
     auto weight = torch::randn({c.out, c.in / c.groups, c.kernel}) * 0.3, bias = torch::randn({c.out});
     for (bool with_bias : {true, false}) {
       for (bool gelu : {false, true}) {
