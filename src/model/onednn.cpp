@@ -9,9 +9,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <tuple>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 
 #include "util/error.h"
@@ -61,12 +61,21 @@ dnnl::primitive_attr output_attr(bool accumulate, bool gelu) {
 #endif
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
+  // Our scratchpad per call: the library's is shared by all primitives and binds each to the
+  // thread that created it, while the primitive cache hands one primitive to every thread.
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   return attr;
 }
 
-// Runs a primitive with the current thread's stream; oneDNN's OpenMP regions are sized by this
-// thread's OpenMP setting, which lazy_init_num_threads makes LibTorch's.
-void execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memory>& args) {
+// Runs a primitive with the current thread's stream and a scratchpad from LibTorch's allocator;
+// oneDNN's OpenMP regions are sized by this thread's OpenMP setting, which
+// lazy_init_num_threads makes LibTorch's.
+void execute(const dnnl::primitive& p, const Desc& scratchpad, std::unordered_map<int, dnnl::memory> args) {
+  torch::Tensor buffer;
+  if (scratchpad.get_size() > 0) {
+    buffer = torch::empty({static_cast<int64_t>(scratchpad.get_size())}, torch::kUInt8);
+    args.emplace(DNNL_ARG_SCRATCHPAD, wrap(scratchpad, buffer.data_ptr()));
+  }
   auto& stream = thread_stream();
   p.execute(stream, args);
   stream.wait();
@@ -76,10 +85,14 @@ void execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memor
 // layout depends on the CPU and the weight's shape only; should a primitive for another input
 // length ask for another, the weight is repacked for that call (correct, slower).
 struct PackedWeight {
-  torch::Tensor storage;  // the packed bytes
+  torch::Tensor storage;  // the packed bytes, or the plain tensor when that is the layout
   Desc desc;
 
   PackedWeight(const torch::Tensor& plain, const Desc& plain_desc, const Desc& packed_desc) : desc(packed_desc) {
+    if (packed_desc == plain_desc) {
+      storage = plain;  // already in the layout asked for: shared, not copied
+      return;
+    }
     storage = torch::empty({static_cast<int64_t>(desc.get_size())}, torch::kUInt8);
     reorder(wrap(plain_desc, plain.data_ptr()), wrap(desc, storage.data_ptr()));
   }
@@ -109,10 +122,14 @@ std::tuple<typename Primitive::primitive_desc, Primitive, bool> create(bool gelu
   return {pd, Primitive(pd), false};
 }
 
+}  // namespace
+#endif
+
+namespace {
+
 int64_t bytes_of(const torch::Tensor& t) { return t.defined() ? t.numel() * static_cast<int64_t>(t.element_size()) : 0; }
 
 }  // namespace
-#endif
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
            int64_t ldb, float* C, int64_t ldc) {
@@ -172,6 +189,8 @@ PackedLinear::PackedLinear(const torch::Tensor& weight, const torch::Tensor& bia
 #ifdef W2V_HAVE_DNNL
   at::internal::lazy_init_num_threads();
   try {
+    // Packed beside the module's own fp32 parameters: BASE holds 377 MB more, for products 8 %
+    // faster (docs/inference.md, "Memory").
     const auto packed = impl->primitive(512, impl->weight_desc(tag::any), gelu).weights_desc();
     impl->weight.emplace(w, impl->weight_desc(tag::ba), packed);
   } catch (const dnnl::error& e) {
@@ -200,7 +219,7 @@ torch::Tensor PackedLinear::operator()(const torch::Tensor& x) const {
                                                {DNNL_ARG_WEIGHTS, m.weight->for_primitive(pd.weights_desc())},
                                                {DNNL_ARG_DST, wrap(pd.dst_desc(), y.data_ptr())}};
     if (m.bias.defined()) args.emplace(DNNL_ARG_BIAS, wrap(pd.bias_desc(), m.bias.data_ptr()));
-    execute(matmul, args);
+    execute(matmul, pd.scratchpad_desc(), std::move(args));
     if (m.gelu && !fused) y = at::gelu(y);
   } catch (const dnnl::error& e) {
     throw Error(std::string("oneDNN matmul failed: ") + e.what() + " (input " + c10::str(x.sizes()) + " " +
@@ -222,6 +241,20 @@ int64_t PackedLinear::bytes() const {
 }
 
 // ---- PackedConv1d ----
+
+namespace {
+
+// Output frames per call of an unpadded convolution's kernels.
+constexpr int64_t kFrameChunk = 8192;
+
+// GELU in place on frames [t0, t0 + n) of utterance b of y [B, T, C], for kernels that could
+// not fuse it.
+[[maybe_unused]] void gelu_frames(torch::Tensor& y, int64_t b, int64_t t0, int64_t n) {
+  auto frames = y[b].narrow(0, t0, n);
+  frames.copy_(at::gelu(frames));
+}
+
+}  // namespace
 
 struct PackedConv1d::Impl {
   int64_t in = 0, out = 0, kernel = 0, stride = 1, pad_left = 0, pad_right = 0, groups = 1;
@@ -328,34 +361,43 @@ torch::Tensor PackedConv1d::operator()(const torch::Tensor& x) const {
   auto y = torch::empty({B, L_out, m.out}, in.options());
   at::internal::lazy_init_num_threads();
   try {
-    if (!m.taps.empty()) {
-      bool fused = false;
-      for (int64_t b = 0; b < B; ++b) {
-        for (int64_t j = 0; j < m.kernel; ++j) {
-          const bool last = j + 1 == m.kernel;
-          const auto [pd, matmul, gelu_in] = create<dnnl::matmul>(last && m.gelu, m.gelu_unfusable, [&](bool gelu) {
-            return m.tap_primitive(L_out, j, m.tap_weight_desc(tag::any), gelu);
-          });
-          std::unordered_map<int, dnnl::memory> args{
-              {DNNL_ARG_SRC, wrap(pd.src_desc(), in.data_ptr<float>() + (b * L + j) * m.in)},
-              {DNNL_ARG_WEIGHTS, m.taps[j].for_primitive(pd.weights_desc())},
-              {DNNL_ARG_DST, wrap(pd.dst_desc(), y.data_ptr<float>() + b * L_out * m.out)}};
-          if (j == 0 && m.bias.defined()) args.emplace(DNNL_ARG_BIAS, wrap(pd.bias_desc(), m.bias.data_ptr()));
-          execute(matmul, args);
-          fused = gelu_in;
+    // Unpadded convolutions (the feature extractor's) run over chunks of output frames: the
+    // kernels' scratchpads grow with the length (GBs for a minute of audio), chunks bound them.
+    const int64_t chunk = m.pad_left == 0 && m.pad_right == 0 ? kFrameChunk : L_out;
+    const auto* src = static_cast<const char*>(in.data_ptr());
+    auto* dst = static_cast<char*>(y.data_ptr());
+    const int64_t element = in.element_size();
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t t0 = 0; t0 < L_out; t0 += chunk) {
+        const int64_t n = std::min(chunk, L_out - t0);
+        const char* x0 = src + (b * L + t0 * m.stride) * m.in * element;
+        char* y0 = dst + (b * L_out + t0) * m.out * element;
+        if (!m.taps.empty()) {
+          for (int64_t j = 0; j < m.kernel; ++j) {
+            const auto [pd, matmul, gelu_in] =
+                create<dnnl::matmul>(j + 1 == m.kernel && m.gelu, m.gelu_unfusable, [&](bool gelu) {
+                  return m.tap_primitive(n, j, m.tap_weight_desc(tag::any), gelu);
+                });
+            std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(pd.src_desc(), x0 + j * m.in * element)},
+                                                       {DNNL_ARG_WEIGHTS, m.taps[j].for_primitive(pd.weights_desc())},
+                                                       {DNNL_ARG_DST, wrap(pd.dst_desc(), y0)}};
+            if (j == 0 && m.bias.defined()) args.emplace(DNNL_ARG_BIAS, wrap(pd.bias_desc(), m.bias.data_ptr()));
+            execute(matmul, pd.scratchpad_desc(), std::move(args));
+            if (j + 1 == m.kernel && m.gelu && !gelu_in) gelu_frames(y, b, t0, n);
+          }
+        } else {
+          const int64_t length = chunk == L_out ? L : (n - 1) * m.stride + m.kernel;  // input frames read
+          const auto [pd, conv, gelu_in] = create<dnnl::convolution_forward>(
+              m.gelu, m.gelu_unfusable, [&](bool gelu) { return m.primitive(1, length, m.weight_desc(false), gelu); });
+          std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(pd.src_desc(), x0)},
+                                                     {DNNL_ARG_WEIGHTS, m.weight->for_primitive(pd.weights_desc())},
+                                                     {DNNL_ARG_DST, wrap(pd.dst_desc(), y0)}};
+          if (m.bias.defined()) args.emplace(DNNL_ARG_BIAS, wrap(pd.bias_desc(), m.bias.data_ptr()));
+          execute(conv, pd.scratchpad_desc(), std::move(args));
+          if (m.gelu && !gelu_in) gelu_frames(y, b, t0, n);
         }
       }
-      if (m.gelu && !fused) y = at::gelu(y);
-      return y;
     }
-    const auto [pd, conv, fused] = create<dnnl::convolution_forward>(
-        m.gelu, m.gelu_unfusable, [&](bool gelu) { return m.primitive(B, L, m.weight_desc(false), gelu); });
-    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(pd.src_desc(), in.data_ptr())},
-                                               {DNNL_ARG_WEIGHTS, m.weight->for_primitive(pd.weights_desc())},
-                                               {DNNL_ARG_DST, wrap(pd.dst_desc(), y.data_ptr())}};
-    if (m.bias.defined()) args.emplace(DNNL_ARG_BIAS, wrap(pd.bias_desc(), m.bias.data_ptr()));
-    execute(conv, args);
-    if (m.gelu && !fused) y = at::gelu(y);
   } catch (const dnnl::error& e) {
     throw Error(std::string("oneDNN convolution failed: ") + e.what() + " (input " + c10::str(x.sizes()) + " " +
                 c10::toString(m.dtype) + ", weight [" + std::to_string(m.out) + ", " + std::to_string(m.in / m.groups) +
