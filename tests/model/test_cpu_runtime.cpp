@@ -135,7 +135,21 @@ TEST(CachingCpuAllocator, ConcurrentAllocationsBalance) {
   EXPECT_GT(s.hits, 500u);  // each thread cycles three sizes; measured 825 (new memory unmaps kept blocks)
 }
 
-TEST(CpuRuntime, InstalledAllocatorGivesTheSameResults) {
+// tune_cpu_runtime() reads W2V_CPU_CACHE_MB once per process: each CpuRuntime case runs in a
+// fresh child process (gtest's threadsafe death-test style re-executes this binary for that
+// test alone), so the cases hold whatever runs before them in the same process.
+template <class Body>
+void in_fresh_process(const Body& body) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        body();
+        std::exit(::testing::Test::HasFailure() ? 1 : 0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST(CpuRuntime, InstalledAllocatorGivesTheSameResults) { in_fresh_process([] {
   setenv("W2V_CPU_CACHE_MB", "64", 1);
   torch::manual_seed(0);
   auto x = torch::randn({4, 512, 4000});  // 32 MiB: large blocks throughout
@@ -154,22 +168,22 @@ TEST(CpuRuntime, InstalledAllocatorGivesTheSameResults) {
   EXPECT_LE(installed->stats().cached_bytes, 64 * kMiB);
   w2v::model::trim_cpu_cache();
   EXPECT_EQ(installed->stats().cached_bytes, 0u);
-}
+}); }
 
-TEST(CpuRuntime, ZeroCacheKeepsLibTorchsAllocator) {
+TEST(CpuRuntime, ZeroCacheKeepsLibTorchsAllocator) { in_fresh_process([] {
   setenv("W2V_CPU_CACHE_MB", "0", 1);
   EXPECT_EQ(w2v::model::tune_cpu_runtime().cache_limit, 0u);
   EXPECT_EQ(dynamic_cast<const CachingCpuAllocator*>(c10::GetCPUAllocator()), nullptr);
-}
+}); }
 
-TEST(CpuRuntime, BadCacheSettingIsAnErrorNamingTheVariable) {
+TEST(CpuRuntime, BadCacheSettingIsAnErrorNamingTheVariable) { in_fresh_process([] {
   setenv("W2V_CPU_CACHE_MB", "lots", 1);
   try {
     w2v::model::tune_cpu_runtime();
-    FAIL() << "expected an error";
+    ADD_FAILURE() << "expected an error";
   } catch (const w2v::Error& e) {
     EXPECT_NE(std::string(e.what()).find("W2V_CPU_CACHE_MB='lots'"), std::string::npos) << e.what();
   }
-}
+}); }
 
 }  // namespace
