@@ -161,7 +161,7 @@ TEST_F(Precisions, TrainingIgnoresPreparedWeights) {
 
 namespace {
 
-// sgemm (model/sgemm.h) with every transpose and padded leading dimensions against LibTorch's mm.
+// sgemm (model/onednn.h) with every transpose and padded leading dimensions against LibTorch's mm.
 TEST(Sgemm, TransposesAndLeadingDimensionsMatchMm) {
   torch::manual_seed(3);
   const int64_t M = 37, N = 29, K = 53, pad = 5;

@@ -226,6 +226,6 @@ TEST(ModelTraining, MasksReplaceFramesAndZeroChannelsOnlyWhenApplyMaskInTraining
   EXPECT_TRUE(a.equal(c));
   EXPECT_GT(max_abs_diff(a, b), 1e-3);
   masking->eval();
-  // Eval runs attention through other kernels than training (model/sgemm.h): equal up to rounding.
+  // Eval runs attention through other kernels than training (model/onednn.h): equal up to rounding.
   EXPECT_LT(max_abs_diff(masking->forward(source, {}, mask, channels).logits, c), 1e-5);
 }
