@@ -67,6 +67,16 @@ dnnl::primitive_attr output_attr(bool accumulate, bool gelu) {
   return attr;
 }
 
+// A matmul's descriptor: bias may be a zero desc (none). Hides the constructor oneDNN 3 changed.
+dnnl::matmul::primitive_desc matmul_desc(const Desc& src, const Desc& weights, const Desc& bias, const Desc& dst,
+                                         const dnnl::primitive_attr& attr) {
+#if DNNL_VERSION_MAJOR >= 3
+  return dnnl::matmul::primitive_desc(cpu_engine(), src, weights, bias, dst, attr);
+#else
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, bias, dst), attr, cpu_engine());
+#endif
+}
+
 // Runs a primitive with the current thread's stream and a scratchpad from LibTorch's allocator;
 // oneDNN's OpenMP regions are sized by this thread's OpenMP setting, which
 // lazy_init_num_threads makes LibTorch's.
@@ -165,11 +175,7 @@ struct PackedLinear::Impl {
   dnnl::matmul::primitive_desc primitive(int64_t M, const Desc& weights, bool gelu) const {
     const Desc src({M, in}, dnnl_type(dtype), tag::ab), dst({M, out}, dnnl_type(dtype), tag::ab);
     const Desc bia = bias.defined() ? Desc({1, out}, dnnl_type(dtype), tag::ab) : Desc();
-#if DNNL_VERSION_MAJOR >= 3
-    return dnnl::matmul::primitive_desc(cpu_engine(), src, weights, bia, dst, output_attr(false, gelu));
-#else
-    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, bia, dst), output_attr(false, gelu), cpu_engine());
-#endif
+    return matmul_desc(src, weights, bia, dst, output_attr(false, gelu));
   }
   Desc weight_desc(tag layout) const { return Desc({in, out}, dnnl_type(dtype), layout); }  // plain: tag::ba
 #else
@@ -279,12 +285,7 @@ struct PackedConv1d::Impl {
   dnnl::matmul::primitive_desc tap_primitive(int64_t T, int64_t tap, const Desc& weights, bool gelu) const {
     const Desc src({T, in}, dt::f32, {stride * in, 1}), dst({T, out}, dt::f32, tag::ab);
     const Desc bia = tap == 0 && bias.defined() ? Desc({1, out}, dt::f32, tag::ab) : Desc();
-    const auto attr = output_attr(/*accumulate=*/tap > 0, gelu);
-#if DNNL_VERSION_MAJOR >= 3
-    return dnnl::matmul::primitive_desc(cpu_engine(), src, weights, bia, dst, attr);
-#else
-    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, bia, dst), attr, cpu_engine());
-#endif
+    return matmul_desc(src, weights, bia, dst, output_attr(/*accumulate=*/tap > 0, gelu));
   }
   Desc tap_weight_desc(tag layout) const { return Desc({in, out}, dt::f32, layout); }  // plain: tag::ba
 
