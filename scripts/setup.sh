@@ -17,7 +17,7 @@ PACKAGES=(
   # an optimized BLAS for LibTorch (and the oracle): Debian's libtorch calls whatever provides
   # libblas.so.3, and the reference BLAS it falls back to made a BASE forward 18x slower
   libopenblas0-openmp
-  # oneDNN's headers: fp32 inference products call its sgemm (src/model/sgemm.h)
+  # oneDNN: the inference kernels (src/model/onednn.h) call its primitives
   libdnnl-dev
   # oracle (reference implementation for parity tests)
   python3 python3-torch python3-torchaudio python3-numpy

@@ -38,9 +38,12 @@ Value load_sharded(const std::string& dir, const std::string& index_path, Value 
   std::unordered_map<std::string, std::string> shard_of;  // tensor -> shard that held it
   for (const std::string& name : shards) {
     const std::string path = dir + "/" + name;
-    if (!fs::is_regular_file(path))
+    // The name comes from the file: an overlong or unreadable one is an error in the index, not a crash.
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec))
       throw Error(index_path + ": shard '" + name + "' (holding '" + wanted[name].begin()->first + "' and " +
-                  std::to_string(wanted[name].size() - 1) + " more tensors) is missing");
+                  std::to_string(wanted[name].size() - 1) + " more tensors) is missing" +
+                  (ec && ec != std::errc::no_such_file_or_directory ? " (" + ec.message() + ")" : ""));
     Value shard = load(path);
     auto& expect = wanted[name];
     for (const auto& [k, t] : shard.as_dict(path).items) {
@@ -71,7 +74,11 @@ HfWeights load_huggingface_weights(const std::string& dir) {
       {"pytorch_model.bin", false}, {"pytorch_model.bin.index.json", true}};
   for (const auto& [file, sharded] : candidates) {
     const std::string path = dir + "/" + file;
-    if (!fs::exists(path)) continue;
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      if (ec && ec != std::errc::no_such_file_or_directory) throw Error(path + ": " + ec.message());
+      continue;
+    }
     const bool safetensors = std::string(file).rfind("model.safetensors", 0) == 0;
     HfWeights w{Value(), path};
     if (sharded) w.tensors = load_sharded(dir, path, safetensors ? load_safetensors : load_torch_file);

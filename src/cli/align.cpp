@@ -35,7 +35,8 @@ struct Job {
 // TRANSCRIPT names a file when one exists there; anything that looks like a path but is not
 // there is an error, so that a typo is not aligned as text.
 Job single_job(const AlignCliOptions& o) {
-  if (fs::is_regular_file(o.transcript)) return {o.audio, o.transcript, w2v::read_file(o.transcript)};
+  std::error_code not_a_file;  // a sentence longer than NAME_MAX is text, not a filesystem_error
+  if (fs::is_regular_file(o.transcript, not_a_file)) return {o.audio, o.transcript, w2v::read_file(o.transcript)};
   const std::string ext = fs::path(o.transcript).extension().string();
   if (o.transcript.find('/') != std::string::npos || ext == ".txt" || ext == ".wrd" || ext == ".ltr")
     throw w2v::file_error(o.transcript, 0, "no such transcript file (give the text itself without a path-like form)");

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <thread>
 
@@ -96,6 +97,11 @@ int run_cli(int argc, char** argv, const std::vector<CommandSummary>& listed,
     return action ? action() : 0;
   } catch (const w2v::Error& e) {
     fmt::print(stderr, "w2v: error: {}\n", e.what());
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the user gave that the system refuses (too long, no permission) is their error, not ours.
+    const std::string path = e.path1().empty() ? "" : e.path1().string() + ": ";
+    fmt::print(stderr, "w2v: error: {}{}\n", path, e.code().message());
     return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "w2v: internal error: {}\n", describe ? describe(e) : std::string(e.what()));

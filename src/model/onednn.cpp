@@ -135,11 +135,9 @@ std::tuple<typename Primitive::primitive_desc, Primitive, bool> create(bool gelu
 }  // namespace
 #endif
 
-namespace {
-
-int64_t bytes_of(const torch::Tensor& t) { return t.defined() ? t.numel() * static_cast<int64_t>(t.element_size()) : 0; }
-
-}  // namespace
+int64_t tensor_bytes(const torch::Tensor& t) {
+  return t.defined() ? t.numel() * static_cast<int64_t>(t.element_size()) : 0;
+}
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
            int64_t ldb, float* C, int64_t ldc) {
@@ -240,9 +238,9 @@ torch::Tensor PackedLinear::operator()(const torch::Tensor& x) const {
 
 int64_t PackedLinear::bytes() const {
 #ifdef W2V_HAVE_DNNL
-  return bytes_of(impl_->weight->storage) + bytes_of(impl_->bias);
+  return tensor_bytes(impl_->weight->storage) + tensor_bytes(impl_->bias);
 #else
-  return bytes_of(impl_->weight) + bytes_of(impl_->bias);
+  return tensor_bytes(impl_->weight) + tensor_bytes(impl_->bias);
 #endif
 }
 
@@ -416,12 +414,12 @@ torch::Tensor PackedConv1d::operator()(const torch::Tensor& x) const {
 
 int64_t PackedConv1d::bytes() const {
 #ifdef W2V_HAVE_DNNL
-  int64_t n = bytes_of(impl_->bias);
-  if (impl_->weight) n += bytes_of(impl_->weight->storage);
-  for (const auto& tap : impl_->taps) n += bytes_of(tap.storage);
+  int64_t n = tensor_bytes(impl_->bias);
+  if (impl_->weight) n += tensor_bytes(impl_->weight->storage);
+  for (const auto& tap : impl_->taps) n += tensor_bytes(tap.storage);
   return n;
 #else
-  return bytes_of(impl_->weight) + bytes_of(impl_->bias);
+  return tensor_bytes(impl_->weight) + tensor_bytes(impl_->bias);
 #endif
 }
 

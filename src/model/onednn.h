@@ -14,6 +14,9 @@
 
 namespace w2v::model {
 
+// Memory a tensor's elements take, 0 when it is undefined: what the prepared layers' bytes() add up.
+int64_t tensor_bytes(const torch::Tensor& t);
+
 // fp32 C = op(A) * op(B), row-major with leading dimensions, so strided views (one attention
 // head of a fused q/k/v product) are multiplied in place. A is [M, K] (trans_a: stored [K, M])
 // with row stride lda; B is [K, N] (trans_b: stored [N, K]) with row stride ldb; C is [M, N]

@@ -24,10 +24,6 @@ bool env_fallback() {
   return v && *v && std::strcmp(v, "0") != 0;
 }
 
-int64_t tensor_bytes(const torch::Tensor& t) {
-  return t.defined() ? t.numel() * static_cast<int64_t>(t.element_size()) : 0;
-}
-
 // quantized:: operators through the dispatcher: their packed-weight class has no public header.
 c10::IValue call_op(const char* name, torch::jit::Stack stack) {
   c10::Dispatcher::singleton().findSchemaOrThrow(name, "").callBoxed(&stack);

@@ -162,6 +162,10 @@ TEST_F(AlignCli, ErrorsNameTheFileAndThePosition) {
   EXPECT_EQ(run_command(w2v((dir_ / "b.wav").string() + " " + (dir_ / "long.txt").string()), out), 1) << out;
   EXPECT_NE(out.find((dir_ / "long.txt").string() + ": does not fit " + (dir_ / "b.wav").string()), std::string::npos)
       << out;
+  // The same text given inline is text (longer than a file name may be), not an internal error.
+  EXPECT_EQ(run_command(w2v((dir_ / "b.wav").string() + " '" + text + "'"), out), 1) << out;
+  EXPECT_NE(out.find("does not fit " + (dir_ / "b.wav").string()), std::string::npos) << out;
+  EXPECT_EQ(out.find("internal error"), std::string::npos) << out;
   EXPECT_EQ(run_command(w2v((dir_ / "b.wav").string() + " missing.txt"), out), 1) << out;
   EXPECT_NE(out.find("missing.txt: no such transcript file"), std::string::npos) << out;
 }

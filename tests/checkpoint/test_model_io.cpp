@@ -233,6 +233,13 @@ TEST(ModelImport, ShardedCheckpointErrors) {
     replace_once(s, "\"pytorch_model-00001-of-00003.bin\"", "\"../pytorch_model-00001-of-00003.bin\"");
   });
   EXPECT_NE(e.find("shard '../pytorch_model-00001-of-00003.bin' is not a file name in"), std::string::npos) << e;
+  // A name longer than the file system allows is an error in the index, not a filesystem_error.
+  const std::string overlong(300, 'x');
+  e = sharded_error("hf_pretrain_sharded_bin", bin, [&](std::string& s) {
+    replace_once(s, "\"pytorch_model-00001-of-00003.bin\"", "\"" + overlong + "\"");
+  });
+  EXPECT_NE(e.find(bin + ": shard '" + overlong + "' (holding '"), std::string::npos) << e;
+  EXPECT_NE(e.find("is missing (File name too long)"), std::string::npos) << e;
   // config.json asking for a huge network: refused before anything is allocated.
   e = sharded_error("hf_ctc_sharded_st", "config.json",
                     [&](std::string& s) { replace_once(s, "\"vocab_size\": 12", "\"vocab_size\": 1000000000000"); });

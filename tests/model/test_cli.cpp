@@ -140,6 +140,12 @@ TEST_F(ModelCli, ExtractErrorsAreOneLineNamingTheProblem) {
   EXPECT_NE(r.output.find("layers 1..3"), std::string::npos) << r.output;
   r = run_w2v(fmt::format("extract {} {} -o {} --format wav", ckpt_path, dir.file("a.wav"), dir.file("o")));
   EXPECT_EQ(r.rc, 2) << r.output;
+  // An output folder the system refuses (a name over NAME_MAX) is a user error naming the path.
+  const std::string overlong = dir.file(std::string(300, 'o'));
+  r = run_w2v(fmt::format("extract {} {} -o {}", ckpt_path, dir.file("a.wav"), overlong));
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.output.find("w2v: error: " + overlong + ": File name too long"), std::string::npos) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
   r = run_w2v("extrakt " + ckpt_path);
   EXPECT_EQ(r.rc, 2) << r.output;
   EXPECT_NE(r.output.find("unknown command 'extrakt'"), std::string::npos) << r.output;
