@@ -29,7 +29,6 @@ class MultiheadAttentionImpl : public torch::nn::Module {
   int64_t head_dim_;
   torch::nn::Dropout dropout_{nullptr};
   FastLinear qkv_, out_;
-  bool bf16_products_ = false;
 };
 TORCH_MODULE(MultiheadAttention);
 
