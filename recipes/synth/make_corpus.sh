@@ -24,7 +24,7 @@ w2v="${W2V:-}"
 if [ -z "$w2v" ]; then
   for candidate in "$repo/build/w2v" "$repo"/build-*/w2v; do
     # An older build may lack the corpus subcommands.
-    if [ -x "$candidate" ] && "$candidate" --help 2>/dev/null | grep -q '^ *manifest '; then w2v="$candidate"; break; fi
+    if [ -x "$candidate" ] && "$candidate" --help 2>/dev/null | grep '^ *manifest ' >/dev/null; then w2v="$candidate"; break; fi
   done
 fi
 

