@@ -219,15 +219,16 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
   auto head = [&](const torch::Tensor& t, int64_t b, int64_t h) { return t.data_ptr<float>() + b * sb + h * sh; };
   auto scores = torch::empty({T, T}, q.options()), probs = torch::empty({T, T}, q.options());
   auto out = torch::empty({B, T, H * hd}, q.options());  // head h writes columns h*hd..
-  for (int64_t b = 0; b < B; ++b)
+  for (int64_t b = 0; b < B; ++b) {
+    const auto padded_keys = key_padding_mask.defined() ? key_padding_mask[b].view({1, T}) : torch::Tensor();
     for (int64_t h = 0; h < H; ++h) {
       sgemm(false, true, T, T, hd, head(q, b, h), row, head(k, b, h), row, scores.data_ptr<float>(), T);
-      if (key_padding_mask.defined())
-        scores.masked_fill_(key_padding_mask[b].view({1, T}), -std::numeric_limits<float>::infinity());
+      if (padded_keys.defined()) scores.masked_fill_(padded_keys, -std::numeric_limits<float>::infinity());
       at::_softmax_out(probs, scores, -1, false);
       sgemm(false, false, T, hd, T, probs.data_ptr<float>(), T, head(v, b, h), row,
             out.data_ptr<float>() + b * T * H * hd + h * hd, H * hd);
     }
+  }
   return out;
 }
 
